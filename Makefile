@@ -1,0 +1,87 @@
+# tlsrpt — build, test, fuzz and bench.
+#
+#   make                 libtrpt (static + shared) and tlsrpt.core for every Lua in LUAS
+#   make test            C tests + busted specs under every Lua; last line "N passed, N failed"
+#   make asan            the same, built with ASan+UBSan
+#   make fuzz            libFuzzer targets (clang)    make fuzz-smoke / fuzz-long: see fuzz/README.md
+#   make bench           benchmarks against ../shared/bench peers: see bench/README.md
+#   make install         PREFIX=/usr/local
+#
+# BUILD=dir keeps separate build trees (parallel builds, sanitizer builds).
+
+BUILD   ?= build
+CC      ?= cc
+LUAS    ?= lua5.4 luajit
+PREFIX  ?= /usr/local
+PKG     ?= pkg-config
+
+OPT     ?= -O2
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS  ?=
+BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) -g -fPIC \
+               -fvisibility=hidden $(WARN) -Icore/include -Icore/src
+DEP_CFLAGS := $(shell $(PKG) --cflags jansson zlib libldns 2>/dev/null)
+DEP_LIBS   := $(shell $(PKG) --libs jansson zlib 2>/dev/null || echo -ljansson -lz) -lldns
+
+ALL_CFLAGS = $(BASE_CFLAGS) $(DEP_CFLAGS) $(SAN) $(CFLAGS)
+
+CORE_SRC := $(sort $(wildcard core/src/*.c))
+CORE_OBJ := $(CORE_SRC:core/src/%.c=$(BUILD)/core/%.o)
+LUA_SRC  := $(sort $(wildcard lua/src/*.c))
+TEST_SRC := $(sort $(wildcard core/test/test_*.c))
+TESTS    := $(TEST_SRC:core/test/%.c=$(BUILD)/test/%)
+HDRS     := core/include/trpt.h $(wildcard core/src/*.h) $(wildcard lua/src/*.h)
+
+LIBA  := $(BUILD)/libtrpt.a
+LIBSO := $(BUILD)/libtrpt.so
+LUA_MODS := $(foreach v,$(LUAS),$(BUILD)/$(v)/tlsrpt/core.so)
+
+.PHONY: all lib lua test ctest spec asan fuzz fuzz-smoke fuzz-long bench install clean
+.DEFAULT_GOAL := all
+
+all: lib lua
+lib: $(LIBA) $(LIBSO)
+lua: $(LUA_MODS)
+
+$(BUILD)/core/%.o: core/src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBA): $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBSO): $(CORE_OBJ)
+	$(CC) -shared $(SAN) -o $@ $^ $(DEP_LIBS)
+
+# The module exports luaopen_tlsrpt_core only (--exclude-libs hides libtrpt.a).
+# Lua headers per interpreter: pkg-config name, else Debian's include dir.
+lua_cflags = $(shell $(PKG) --cflags $(1) 2>/dev/null || echo -I/usr/include/$(1))
+
+$(BUILD)/%/tlsrpt/core.so: $(LUA_SRC) $(LIBA) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(call lua_cflags,$*) -Ilua/src -shared -Wl,--exclude-libs,ALL -o $@ $(LUA_SRC) $(LIBA) $(DEP_LIBS)
+
+$(BUILD)/test/%: core/test/%.c core/test/tap.h $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Icore/test -o $@ $< $(LIBA) $(DEP_LIBS)
+
+ctest_bins: $(TESTS)
+
+# The test runner counts TAP lines of every suite and prints the summary.
+test: all $(TESTS)
+	@BUILD=$(BUILD) LUAS="$(LUAS)" sh spec/run-all.sh
+
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" test
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
+	install -m 644 core/include/trpt.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(LIBA) $(LIBSO) $(DESTDIR)$(PREFIX)/lib/
+
+clean:
+	rm -rf build build-* fuzz/build
+
+-include fuzz/fuzz.mk
+-include bench/bench.mk

@@ -1,0 +1,59 @@
+/* Internal helpers shared by the core sources. Not installed. */
+#ifndef TRPT_INTERNAL_H
+#define TRPT_INTERNAL_H
+
+#include "trpt.h"
+#include <stdarg.h>
+#include <string.h>
+
+#define TRPT_HIDDEN __attribute__((visibility("hidden")))
+#define TRPT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define TRPT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+struct trpt_ctx {
+    trpt_alloc_fn alloc;
+    void *ud;
+    trpt_limits limits;
+    struct trpt_chunk *chunks;   /* arena blocks, newest first */
+    char *cur, *end;             /* bump region of the newest block */
+    size_t bytes;                /* bytes held in chunks */
+    void *inflater;              /* cached z_stream (gzip.c), NULL until used */
+    void (*inflater_free)(trpt_ctx *);
+};
+
+/* Raw allocation through the ctx allocator (not the arena). */
+TRPT_HIDDEN void *trpt__mem(trpt_ctx *ctx, void *p, size_t osize, size_t nsize);
+
+/* Arena copy of s with a NUL terminator. */
+TRPT_HIDDEN char *trpt__strdup(trpt_ctx *ctx, const char *s, size_t n);
+
+/* Fills err (if any) and returns code. path may be NULL. */
+TRPT_HIDDEN int trpt__fail(trpt_error *err, int code, size_t offset, const char *rfc,
+                           const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* Growable array in the ctx allocator (not the arena): for building lists
+ * whose final size is unknown; trpt__vec_finish copies into the arena. */
+typedef struct trpt_vec {
+    char *data;
+    size_t len, cap;     /* in elements */
+    size_t elem;
+} trpt_vec;
+
+TRPT_HIDDEN void *trpt__vec_push(trpt_ctx *ctx, trpt_vec *v);
+TRPT_HIDDEN void *trpt__vec_finish(trpt_ctx *ctx, trpt_vec *v); /* arena copy; frees v */
+TRPT_HIDDEN void trpt__vec_free(trpt_ctx *ctx, trpt_vec *v);
+
+static inline int trpt__lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+static inline int trpt__ieq(const char *a, size_t an, const char *b, size_t bn)
+{
+    if (an != bn) return 0;
+    for (size_t i = 0; i < an; i++)
+        if (trpt__lower((unsigned char)a[i]) != trpt__lower((unsigned char)b[i])) return 0;
+    return 1;
+}
+
+#define TRPT_STR(lit) ((trpt_str){ (lit), sizeof(lit) - 1 })
+
+#endif

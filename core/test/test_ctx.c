@@ -1,0 +1,51 @@
+/* Arena, limits and error helpers. */
+#include "tap.h"
+#include "trpt.h"
+
+#include <stdint.h>
+
+static size_t live; /* bytes held through the counting allocator */
+
+static void *counting(void *ud, void *p, size_t osize, size_t nsize)
+{
+    (void)ud;
+    live += nsize - osize;
+    if (nsize == 0) { free(p); return NULL; }
+    return realloc(p, nsize);
+}
+
+int main(void)
+{
+    trpt_limits lim;
+    trpt_limits_default(&lim);
+    ok(lim.max_depth > 0 && lim.max_input > 0 && lim.max_ratio > 0, "default limits are set");
+
+    trpt_ctx *ctx = trpt_ctx_new(counting, NULL, NULL);
+    ok(ctx != NULL, "ctx_new with a custom allocator");
+    is_int(trpt_ctx_limits(ctx)->max_depth, lim.max_depth, "NULL limits means defaults");
+
+    char *a = trpt_ctx_alloc(ctx, 10), *b = trpt_ctx_alloc(ctx, 1);
+    ok(a && b && ((uintptr_t)a % 16) == 0 && ((uintptr_t)b % 16) == 0, "arena blocks are 16-byte aligned");
+    ok(b >= a + 10 || a >= b + 1, "arena blocks do not overlap");
+    char *big = trpt_ctx_alloc(ctx, 10 << 20);
+    ok(big != NULL, "a block larger than the chunk size");
+    memset(big, 1, 10 << 20);
+    ok(trpt_ctx_bytes(ctx) >= (10u << 20), "ctx_bytes counts the arena");
+    trpt_ctx_reset(ctx);
+    size_t after_reset = live;
+    int all = 1;
+    for (int i = 0; i < 1000; i++) all &= trpt_ctx_alloc(ctx, 100) != NULL;
+    ok(all, "1000 small allocations after reset");
+    ok(live == after_reset, "reset keeps the largest block for reuse (no new allocations)");
+    trpt_ctx_free(ctx);
+    is_int(live, 0, "ctx_free returns every byte to the allocator");
+
+    is_str(trpt_code_name(TRPT_E_LIMIT), strlen(trpt_code_name(TRPT_E_LIMIT)), "limit", "code names");
+    is_str(trpt_code_name(-1), strlen(trpt_code_name(-1)), "unknown", "out-of-range code name");
+    is_int(trpt_result_type_from("validation-failure", 18), TRPT_RESULT_VALIDATION_FAILURE, "result type lookup");
+    is_int(trpt_result_type_from("Testing", 7), TRPT_RESULT_OTHER, "unknown result type");
+    ok(trpt_policy_type_name(TRPT_POLICY_NO_POLICY_FOUND) &&
+           strcmp(trpt_policy_type_name(TRPT_POLICY_NO_POLICY_FOUND), "no-policy-found") == 0,
+       "policy type name");
+    return done_testing();
+}

@@ -1,0 +1,69 @@
+/* Helpers shared by the binding's source files (tlsrpt.core). */
+#ifndef TLSRPT_BINDING_H
+#define TLSRPT_BINDING_H
+
+#include "compat.h"
+#include "trpt.h"
+
+#define TL_HIDDEN __attribute__((visibility("hidden")))
+#define TL_CTX_MT "tlsrpt.ctx"
+
+/* A userdata that owns a trpt_ctx: pushed before the ctx is created, so the
+ * ctx is freed by __gc whatever raises afterwards. */
+typedef struct tl_ctx {
+    trpt_ctx *ctx;
+    lua_Alloc allocf;
+    void *allocud;
+} tl_ctx;
+
+/* Pushes a new ctx userdata (memory through the Lua allocator) and returns its ctx. */
+TL_HIDDEN trpt_ctx *tl_newctx(lua_State *L, const trpt_limits *limits);
+
+/* Reads an options table at idx (may be absent/nil) into limits, starting
+ * from the defaults: max_input, max_decompressed, max_ratio, max_depth,
+ * max_string, max_elements, max_warnings. Wrong types raise. */
+TL_HIDDEN void tl_limits_opt(lua_State *L, int idx, trpt_limits *lim);
+
+/* Reads a boolean field of an options table (absent -> dflt); wrong type raises. */
+TL_HIDDEN int tl_optbool(lua_State *L, int idx, const char *field, int dflt);
+
+/* Bytes of argument idx: a string, or anything with __tostring (rspamd's
+ * rspamd{text}). Anything else raises (misuse). The bytes stay valid while
+ * the value sits on the stack (a converted copy is left at idx). */
+TL_HIDDEN const char *tl_checkbytes(lua_State *L, int idx, size_t *len);
+
+/* Pushes nil, message, code, info ({code=, path=, offset=, rfc=}); returns 4. */
+TL_HIDDEN int tl_fail(lua_State *L, const trpt_error *e);
+
+/* Pushes a slice as a Lua string. */
+static inline void tl_pushstr(lua_State *L, trpt_str s)
+{
+    lua_pushlstring(L, s.ptr ? s.ptr : "", s.len);
+}
+
+/* t[key] = s, with t at the top of the stack. */
+static inline void tl_setstr(lua_State *L, const char *key, trpt_str s)
+{
+    tl_pushstr(L, s);
+    lua_setfield(L, -2, key);
+}
+
+static inline void tl_setint(lua_State *L, const char *key, int64_t v)
+{
+#if LUA_VERSION_NUM >= 503
+    lua_pushinteger(L, (lua_Integer)v);
+#else
+    lua_pushnumber(L, (lua_Number)v);
+#endif
+    lua_setfield(L, -2, key);
+}
+
+/* Each source file registers its functions into the module table at the top. */
+TL_HIDDEN void tl_open_records(lua_State *L);
+TL_HIDDEN void tl_open_report(lua_State *L);
+TL_HIDDEN void tl_open_build(lua_State *L);
+TL_HIDDEN void tl_open_dns(lua_State *L);
+
+__attribute__((visibility("default"))) int luaopen_tlsrpt_core(lua_State *L);
+
+#endif

@@ -1,0 +1,7 @@
+/* tlsrpt.core: dns functions. */
+#include "binding.h"
+
+void tl_open_dns(lua_State *L)
+{
+    (void)L; /* not yet: filled in by the dns work */
+}
