@@ -36,6 +36,12 @@ for lv in $LUAS; do
         busted --lua="$lv" -o TAP spec
 done
 
+# Shell suites (CLI, acceptance tests): each spec/t/*.sh prints TAP.
+for t in spec/t/*.sh; do
+    [ -f "$t" ] || continue
+    suite "sh:$t" env BUILD="$BUILD" LUAS="$LUAS" sh "$t"
+done
+
 pass=$(grep -c '^ok ' "$log")
 fail=$(grep -c '^not ok' "$log")
 echo "$pass passed, $fail failed"

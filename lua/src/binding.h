@@ -61,6 +61,7 @@ static inline void tl_setint(lua_State *L, const char *key, int64_t v)
 /* Each source file registers its functions into the module table at the top. */
 TL_HIDDEN void tl_open_records(lua_State *L);
 TL_HIDDEN void tl_open_report(lua_State *L);
+TL_HIDDEN void tl_open_email(lua_State *L);
 TL_HIDDEN void tl_open_build(lua_State *L);
 TL_HIDDEN void tl_open_dns(lua_State *L);
 

@@ -133,6 +133,7 @@ __attribute__((visibility("default"))) int luaopen_tlsrpt_core(lua_State *L)
     lua_setfield(L, -2, "version");
     tl_open_records(L);
     tl_open_report(L);
+    tl_open_email(L);
     tl_open_build(L);
     tl_open_dns(L);
     return 1;
