@@ -58,6 +58,10 @@ static inline void tl_setint(lua_State *L, const char *key, int64_t v)
     lua_setfield(L, -2, key);
 }
 
+/* Pushes the Lua table of a parsed report (defined in l_report.c; shared
+ * with l_email.c so both return the same shape). */
+TL_HIDDEN void tl_push_report(lua_State *L, const trpt_report *r);
+
 /* Each source file registers its functions into the module table at the top. */
 TL_HIDDEN void tl_open_records(lua_State *L);
 TL_HIDDEN void tl_open_report(lua_State *L);
