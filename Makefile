@@ -36,7 +36,7 @@ LIBA  := $(BUILD)/libtrpt.a
 LIBSO := $(BUILD)/libtrpt.so
 LUA_MODS := $(foreach v,$(LUAS),$(BUILD)/$(v)/tlsrpt/core.so)
 
-.PHONY: all lib lua test ctest spec asan fuzz fuzz-smoke fuzz-long bench install clean
+.PHONY: all lib lua test ctest_bins asan fuzz fuzz-smoke fuzz-long bench install clean
 .DEFAULT_GOAL := all
 
 all: lib lua
@@ -72,8 +72,15 @@ ctest_bins: $(TESTS)
 test: all $(TESTS)
 	@BUILD=$(BUILD) LUAS="$(LUAS)" sh spec/run-all.sh
 
+# C tests and busted specs with ASan+UBSan (the Lua interpreters get the ASan
+# runtime preloaded; shell suites that start other programs run in `make test`).
+ASAN_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" test
+	$(MAKE) BUILD=build-asan OPT=-O1 SAN="$(ASAN_SAN)" all ctest_bins
+	@BUILD=build-asan LUAS="$(LUAS)" SUITES="c busted" \
+	  PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
+	  UBSAN_OPTIONS=print_stacktrace=1 \
+	  sh spec/run-all.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
