@@ -10,11 +10,19 @@
 #define CHUNK_MAX (1u << 22)
 #define ALIGN 16
 
+/* The allocator may hand out blocks aligned to 8 only (LuaJIT's does), so
+ * each block is over-allocated by ALIGN-1 and its data start rounded up. */
 struct trpt_chunk {
     struct trpt_chunk *next;
-    size_t size;          /* usable bytes after the header */
-    _Alignas(ALIGN) char data[];
+    size_t size;          /* usable bytes from chunk_data() */
 };
+#define CHUNK_BYTES(sz) (sizeof(struct trpt_chunk) + (sz) + (ALIGN - 1))
+
+static char *chunk_data(struct trpt_chunk *c)
+{
+    uintptr_t p = (uintptr_t)(c + 1);
+    return (char *)((p + (ALIGN - 1)) & ~(uintptr_t)(ALIGN - 1));
+}
 
 static void *default_alloc(void *ud, void *p, size_t osize, size_t nsize)
 {
@@ -66,13 +74,13 @@ void trpt_ctx_reset(trpt_ctx *ctx)
         if (c->size > keep->size) keep = c;
     for (struct trpt_chunk *c = ctx->chunks, *n; c; c = n) {
         n = c->next;
-        if (c != keep) ctx->alloc(ctx->ud, c, sizeof *c + c->size, 0);
+        if (c != keep) ctx->alloc(ctx->ud, c, CHUNK_BYTES(c->size), 0);
     }
     ctx->chunks = keep;
     if (keep) {
         keep->next = NULL;
-        ctx->cur = keep->data;
-        ctx->end = keep->data + keep->size;
+        ctx->cur = chunk_data(keep);
+        ctx->end = ctx->cur + keep->size;
         ctx->bytes = keep->size;
     } else {
         ctx->cur = ctx->end = NULL;
@@ -84,7 +92,7 @@ void trpt_ctx_free(trpt_ctx *ctx)
 {
     if (!ctx) return;
     trpt_ctx_reset(ctx);
-    if (ctx->chunks) ctx->alloc(ctx->ud, ctx->chunks, sizeof *ctx->chunks + ctx->chunks->size, 0);
+    if (ctx->chunks) ctx->alloc(ctx->ud, ctx->chunks, CHUNK_BYTES(ctx->chunks->size), 0);
     if (ctx->inflater_free) ctx->inflater_free(ctx);
     ctx->alloc(ctx->ud, ctx, sizeof *ctx, 0);
 }
@@ -111,8 +119,8 @@ void *trpt_ctx_alloc(trpt_ctx *ctx, size_t n)
     size_t want = ctx->chunks ? ctx->chunks->size * 2 : CHUNK_MIN;
     if (want > CHUNK_MAX) want = CHUNK_MAX;
     if (want < n) want = n;
-    if (want > SIZE_MAX - sizeof(struct trpt_chunk)) return NULL;
-    struct trpt_chunk *c = ctx->alloc(ctx->ud, NULL, 0, sizeof *c + want);
+    if (want > SIZE_MAX - CHUNK_BYTES(0)) return NULL;
+    struct trpt_chunk *c = ctx->alloc(ctx->ud, NULL, 0, CHUNK_BYTES(want));
     if (!c) return NULL;
     c->size = want;
     ctx->bytes += want;
@@ -121,13 +129,13 @@ void *trpt_ctx_alloc(trpt_ctx *ctx, size_t n)
          * behind the head so the bump region stays where it is. */
         c->next = ctx->chunks->next;
         ctx->chunks->next = c;
-        return c->data;
+        return chunk_data(c);
     }
     c->next = ctx->chunks;
     ctx->chunks = c;
-    ctx->cur = c->data + n;
-    ctx->end = c->data + want;
-    return c->data;
+    ctx->cur = chunk_data(c) + n;
+    ctx->end = chunk_data(c) + want;
+    return chunk_data(c);
 }
 
 char *trpt__strdup(trpt_ctx *ctx, const char *s, size_t n)

@@ -10,7 +10,7 @@
 
 static int tap_n, tap_failed;
 
-static int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
+static __attribute__((unused)) int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 {
     va_list ap;
     tap_n++;
@@ -41,7 +41,7 @@ static int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
             printf("#   got '%.*s', want '%s'\n", (int)gl_, (got) ? (got) : "", w_);     \
     } while (0)
 
-static int done_testing(void)
+static __attribute__((unused)) int done_testing(void)
 {
     printf("1..%d\n", tap_n);
     return tap_failed ? 1 : 0;
@@ -49,7 +49,7 @@ static int done_testing(void)
 
 /* Directory of the shared real corpus (../shared/corpus/real), or NULL when
  * absent: tests that need it then skip. TLSRPT_SHARED overrides ../shared. */
-static const char *tap_real_corpus(void)
+static __attribute__((unused)) const char *tap_real_corpus(void)
 {
     static char buf[4096];
     const char *s = getenv("TLSRPT_SHARED");
@@ -63,7 +63,7 @@ static const char *tap_real_corpus(void)
 }
 
 /* Whole file, NUL-terminated, malloc'd; NULL if unreadable. */
-static char *tap_slurp(const char *path, size_t *len)
+static __attribute__((unused)) char *tap_slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;

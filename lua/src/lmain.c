@@ -109,7 +109,7 @@ int tl_fail(lua_State *L, const trpt_error *e)
     lua_pushstring(L, e->path);
     lua_setfield(L, -2, "path");
     if (e->offset != TRPT_NO_OFFSET) {
-        lua_pushnumber(L, (lua_Number)e->offset);
+        lua_pushinteger(L, (lua_Integer)e->offset);
         lua_setfield(L, -2, "offset");
     }
     if (e->rfc) {
