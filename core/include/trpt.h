@@ -125,7 +125,8 @@ typedef enum trpt_rua_scheme { TRPT_RUA_MAILTO = 1, TRPT_RUA_HTTPS = 2 } trpt_ru
 
 typedef struct trpt_rua {
     trpt_str uri;          /* as written in the record */
-    trpt_str target;       /* percent-decoded address (mailto) or URL (https) */
+    trpt_str target;       /* mailto: the percent-decoded address (no "?hfields");
+                              https: the URL as written (decoding would change it) */
     int scheme;            /* trpt_rua_scheme */
 } trpt_rua;
 
@@ -174,6 +175,9 @@ typedef struct trpt_sts_policy {
     size_t next;
 } trpt_sts_policy;
 
+/* A repeated version, mode or max_age keeps its first value (RFC 8461 §3.2);
+ * blank lines are skipped. Caps: max_input, max_elements (lines), max_string
+ * (one value). */
 TRPT_API int trpt_parse_sts_policy(trpt_ctx *ctx, const char *text, size_t len,
                                    trpt_sts_policy *out, trpt_error *err);
 
@@ -331,6 +335,12 @@ typedef struct trpt_builder trpt_builder;
 
 TRPT_API trpt_builder *trpt_builder_new(trpt_alloc_fn alloc, void *ud);
 TRPT_API void trpt_builder_free(trpt_builder *b);
+/* Caps on what a builder holds (NULL: defaults): max_elements bounds the
+ * policies, the failure rows (all policies together) and each policy's
+ * policy-string / mx-host entries; max_string one string's bytes;
+ * max_decompressed the bytes of all strings copied in. Past a cap:
+ * TRPT_E_LIMIT. */
+TRPT_API void trpt_builder_set_limits(trpt_builder *b, const trpt_limits *limits);
 
 /* Report metadata. Strings are copied. contact_info / report_id may be NULL. */
 TRPT_API int trpt_builder_set_meta(trpt_builder *b, const char *organization_name,
@@ -354,7 +364,10 @@ TRPT_API int trpt_builder_add_success(trpt_builder *b, size_t policy, int64_t co
 TRPT_API int trpt_builder_add_failure(trpt_builder *b, size_t policy, const trpt_failure *f,
                                       trpt_error *err);
 
-/* Adds every policy, count and failure of a parsed report. */
+/* Adds every policy, count and failure of a parsed report; a summary's
+ * failures beyond its failure-details are kept as failures without detail.
+ * Takes the report's metadata when none is set yet. Unknown ("extra") keys
+ * are dropped. The whole report is validated before anything is added. */
 TRPT_API int trpt_builder_add_report(trpt_builder *b, const trpt_report *r, trpt_error *err);
 
 /* Canonical JSON (RFC key names, no nulls, RFC 3339 UTC dates). The output
@@ -377,27 +390,43 @@ typedef struct trpt_email_opts {
     const char *boundary;          /* optional, for reproducible output */
 } trpt_email_opts;
 
-/* The §5.3 report e-mail with the gzip report attached. */
+/* The §5.3 report e-mail with the gzip report attached. policy_domain may
+ * be NULL when every policy has the same policy-domain (also for
+ * trpt_builder_filename). */
 TRPT_API int trpt_builder_email(trpt_builder *b, const trpt_email_opts *o, trpt_str *out,
                                 trpt_error *err);
+
+/* RFC 8460 §5.4 HTTPS POST body: the gzip report ("application/tlsrpt+gzip")
+ * or, with gzip == 0, the JSON ("application/tlsrpt+json"). *content_type
+ * is a static string. */
+TRPT_API int trpt_builder_post(trpt_builder *b, int gzip, trpt_str *body,
+                               const char **content_type, trpt_error *err);
 
 /* ------------------------------------------------------ DNS (ldns) */
 
 typedef struct trpt_resolver trpt_resolver;
 
 typedef struct trpt_resolver_opts {
-    const char *nameserver;        /* NULL: system resolver (/etc/resolv.conf) */
-    unsigned port;                 /* 0: 53 */
-    unsigned timeout_ms;           /* 0: 5000 */
+    const char *nameserver;        /* IPv4/IPv6 literal ("[::1]" too); NULL: system resolver */
+    const char *resolv_conf;       /* system resolver's file; NULL: /etc/resolv.conf */
+    unsigned port;                 /* 0: 53 (also applies to the system resolver's servers) */
+    unsigned timeout_ms;           /* wait per UDP try, 0: 5000, at most 600000 */
+    unsigned attempts;             /* UDP tries per server, 0: 2, at most 10 */
 } trpt_resolver_opts;
 
+/* Validates the options; sends nothing. Queries ask for recursion (RD) and
+ * DNSSEC (AD, EDNS0 DO) so a validating upstream's AD bit is reported; a
+ * truncated UDP answer is retried over TCP. The AD bit is only as good as
+ * the path to the resolver: trust it for a validating resolver on
+ * localhost, not across a network. */
 TRPT_API trpt_resolver *trpt_resolver_new(const trpt_resolver_opts *o, trpt_error *err);
 TRPT_API void trpt_resolver_free(trpt_resolver *r);
 
 typedef struct trpt_dns_answer {
     const trpt_str *txt;           /* TXT: one joined string per record */
     size_t ntxt;
-    const trpt_str *mx_host;       /* MX: exchanges sorted by preference */
+    const trpt_str *mx_host;       /* MX: exchanges sorted by preference, no trailing
+                                      dot; a null MX (RFC 7505) is "." */
     const unsigned *mx_pref;
     size_t nmx;
     const trpt_str *tlsa;          /* TLSA: presentation form "3 1 1 abcd..." */
@@ -405,8 +434,13 @@ typedef struct trpt_dns_answer {
     int ad;                        /* DNSSEC AD bit of the answer */
 } trpt_dns_answer;
 
-/* type: "TXT", "MX" or "TLSA". A name with no data of that type gives an
- * empty answer (TRPT_OK); NXDOMAIN gives TRPT_E_NXDOMAIN. */
+/* type: "TXT", "MX" or "TLSA" (any case); name: absolute domain name, for
+ * TLSA the full "_25._tcp.mx.example.com". CNAMEs in the answer are
+ * followed. A name with no data of that type gives an empty answer
+ * (TRPT_OK); NXDOMAIN gives TRPT_E_NXDOMAIN; SERVFAIL, REFUSED, timeouts and
+ * network errors TRPT_E_DNS (after trying every server); more records than
+ * limits.max_elements or a TXT / TLSA longer than limits.max_string
+ * TRPT_E_LIMIT. The answer lives in ctx. */
 TRPT_API int trpt_resolve(trpt_resolver *r, trpt_ctx *ctx, const char *name, const char *type,
                           trpt_dns_answer *out, trpt_error *err);
 

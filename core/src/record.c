@@ -1,0 +1,340 @@
+/* TXT record parsers: TLS-RPT (RFC 8460 §3) and MTA-STS (RFC 8461 §3.1).
+ *
+ * Strict to the ABNF, with three documented tolerances: WSP at the very end
+ * of a record, mixed-case URI schemes (RFC 3986 §3.1 makes them
+ * case-insensitive) and a repeated extension name (every occurrence kept,
+ * in order). A second "v=" field, a second rua= or id= is
+ * TRPT_E_DUPLICATE. */
+#include "tagvalue.h"
+
+#include <stdio.h>
+
+#define RFC_TLSRPT "RFC 8460 §3"
+#define RFC_STS "RFC 8461 §3.1"
+#define RFC_URI "RFC 3986 §2"
+
+/* Longest slice of user text quoted in a message: the message buffer is
+ * 256 bytes and must keep room for the explanation. */
+#define QUOTE_MAX 80
+#define Q(n) (int)((n) > QUOTE_MAX ? QUOTE_MAX : (n))
+
+static int hexval(int c)
+{
+    if (trpt__is_digit(c)) return c - '0';
+    c |= 32;
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+/* Selects the record, splits it and checks the version field. */
+static int parse_common(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt, const char *version,
+                        const char *rfc, trpt_str *raw, trpt_tv_field **fields, size_t *nf,
+                        trpt_error *err)
+{
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "v=%s", version);
+    size_t idx = 0;
+    if (!ctx || (!txts && ntxt))
+        return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL argument");
+    int rc = trpt__tv_select(ctx, txts, ntxt, prefix, rfc, &idx, err);
+    if (rc) return rc;
+    *raw = txts[idx];
+    if ((rc = trpt__tv_split(ctx, *raw, rfc, fields, nf, err))) return rc;
+    /* Selection guarantees field 0 is "v=<version>..."; text before the
+     * next ';' other than WSP is a missing delimiter. */
+    const trpt_tv_field *v = &(*fields)[0];
+    if (v->value.len != strlen(version))
+        return trpt__fail(err, TRPT_E_SYNTAX, v->value_offset + strlen(version), rfc, "v",
+                          "unexpected '%.*s' after %s (fields are separated by ';')",
+                          Q(v->value.len - strlen(version)), v->value.ptr + strlen(version), prefix);
+    for (size_t i = 1; i < *nf; i++)
+        if ((*fields)[i].name.len == 1 && (*fields)[i].name.ptr[0] == 'v')
+            return trpt__fail(err, TRPT_E_DUPLICATE, (*fields)[i].offset, rfc, "v",
+                              "a second v= field (the version comes once, first)");
+    return TRPT_OK;
+}
+
+/* Percent-decodes s (escapes already validated). Points into the input
+ * when there is nothing to decode. */
+static int pct_decode(trpt_ctx *ctx, const char *s, size_t n, trpt_str *out)
+{
+    if (!memchr(s, '%', n)) {
+        *out = (trpt_str){ s, n };
+        return TRPT_OK;
+    }
+    char *d = trpt_ctx_alloc(ctx, n + 1);
+    if (!d) return TRPT_E_NOMEM;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            d[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+            i += 2;
+        } else {
+            d[o++] = s[i];
+        }
+    }
+    d[o] = '\0';
+    *out = (trpt_str){ d, o };
+    return TRPT_OK;
+}
+
+/* RFC 3986 characters: unreserved, reserved and "%" HEXDIG HEXDIG. RFC 8460
+ * additionally requires "," and "!" to be percent-encoded; ";" and "," never
+ * get here (they delimit fields and URIs). */
+static int uri_chars(const char *u, size_t n, size_t off, trpt_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)u[i];
+        if (c == '%') {
+            if (i + 2 >= n || hexval((unsigned char)u[i + 1]) < 0 ||
+                hexval((unsigned char)u[i + 2]) < 0)
+                return trpt__fail(err, TRPT_E_SYNTAX, off + i, RFC_URI, "rua",
+                                  "invalid percent-escape in URI '%.*s'", Q(n), u);
+            i += 2;
+            continue;
+        }
+        if (c == '!')
+            return trpt__fail(err, TRPT_E_SYNTAX, off + i, RFC_TLSRPT, "rua",
+                              "'!' must be percent-encoded (%%21) in URI '%.*s'", Q(n), u);
+        if (trpt__is_alnum(c) || (c && strchr("-._~:/?#[]@$&'()*+=", c))) continue;
+        return trpt__fail(err, TRPT_E_SYNTAX, off + i, RFC_URI, "rua",
+                          "character 0x%02x not allowed in URI '%.*s'", c, Q(n), u);
+    }
+    return TRPT_OK;
+}
+
+/* One tlsrpt-uri: mailto: or https: (RFC 8460 §3). */
+static int parse_uri(trpt_ctx *ctx, const char *u, size_t n, size_t off, trpt_rua *out,
+                     trpt_error *err)
+{
+    int rc = uri_chars(u, n, off, err);
+    if (rc) return rc;
+    size_t s = 0;
+    if (n && trpt__is_alpha((unsigned char)u[0]))
+        while (s < n && (trpt__is_alnum((unsigned char)u[s]) || u[s] == '+' || u[s] == '-' ||
+                         u[s] == '.'))
+            s++;
+    if (s == 0 || s == n || u[s] != ':')
+        return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",
+                          "URI '%.*s' has no scheme: rua takes mailto: or https: URIs", Q(n), u);
+    out->uri = (trpt_str){ u, n };
+    const char *rest = u + s + 1;
+    size_t rlen = n - s - 1;
+    if (trpt__ieq(u, s, "mailto", 6)) {
+        out->scheme = TRPT_RUA_MAILTO;
+        /* The address ends where RFC 6068 header fields ("?subject=") begin. */
+        const char *q = memchr(rest, '?', rlen);
+        size_t alen = q ? (size_t)(q - rest) : rlen;
+        if (pct_decode(ctx, rest, alen, &out->target))
+            return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+        const char *t = out->target.ptr;
+        size_t tl = out->target.len;
+        const char *at = tl ? memchr(t, '@', tl) : NULL;
+        if (!at || at == t || at == t + tl - 1)
+            return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",
+                              "mailto URI '%.*s' has no local@domain address", Q(n), u);
+        /* Decoded CR/LF would let a record inject mail headers later. */
+        for (size_t i = 0; i < tl; i++)
+            if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f)
+                return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",
+                                  "mailto URI '%.*s' decodes to a control character", Q(n), u);
+        if (trpt__utf8_prefix((const unsigned char *)t, tl) != tl)
+            return trpt__fail(err, TRPT_E_UTF8, off, RFC_TLSRPT, "rua",
+                              "mailto URI '%.*s' decodes to invalid UTF-8", Q(n), u);
+        return TRPT_OK;
+    }
+    if (trpt__ieq(u, s, "https", 5)) {
+        out->scheme = TRPT_RUA_HTTPS;
+        /* Kept as written: decoding a URL changes its meaning (%2F, %3F). */
+        out->target = out->uri;
+        size_t hs = 2, he;
+        if (rlen < 2 || rest[0] != '/' || rest[1] != '/')
+            return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",
+                              "https URI '%.*s' has no //host", Q(n), u);
+        size_t ae = hs;
+        while (ae < rlen && rest[ae] != '/' && rest[ae] != '?' && rest[ae] != '#') ae++;
+        for (size_t i = hs; i < ae; i++)
+            if (rest[i] == '@') hs = i + 1;
+        if (hs < ae && rest[hs] == '[') {
+            he = hs;
+            while (he < ae && rest[he] != ']') he++;
+            he = he < ae ? he + 1 : hs; /* unclosed "[" counts as no host */
+        } else {
+            he = hs;
+            while (he < ae && rest[he] != ':') he++;
+        }
+        if (he == hs)
+            return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",
+                              "https URI '%.*s' has no host", Q(n), u);
+        return TRPT_OK;
+    }
+    return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",
+                      "URI '%.*s' uses scheme '%.*s': rua takes only mailto: and https:", Q(n), u,
+                      (int)s, u);
+}
+
+/* tlsrpt-rua = "rua=" tlsrpt-uri *(*WSP "," *WSP tlsrpt-uri) */
+static int parse_rua(trpt_ctx *ctx, const trpt_tv_field *f, trpt_tlsrpt_record *out,
+                     trpt_error *err)
+{
+    trpt_vec v = { .elem = sizeof(trpt_rua) };
+    const char *s = f->value.ptr;
+    size_t n = f->value.len, pos = 0;
+    int rc;
+    if (n == 0) {
+        rc = trpt__fail(err, TRPT_E_FIELD, f->value_offset, RFC_TLSRPT, "rua", "empty rua=");
+        goto fail;
+    }
+    for (;;) {
+        size_t b = pos, e = pos;
+        while (e < n && s[e] != ',') e++;
+        size_t next = e;
+        if (pos > 0)
+            while (b < e && trpt__is_wsp((unsigned char)s[b])) b++;
+        while (e > b && trpt__is_wsp((unsigned char)s[e - 1])) e--;
+        if (e == b) {
+            rc = trpt__fail(err, TRPT_E_SYNTAX, f->value_offset + b, RFC_TLSRPT, "rua",
+                            "empty URI in the rua list");
+            goto fail;
+        }
+        if (v.len >= ctx->limits.max_elements) {
+            rc = trpt__fail(err, TRPT_E_LIMIT, f->value_offset + b, NULL, "max_elements",
+                            "more than %zu rua URIs", ctx->limits.max_elements);
+            goto fail;
+        }
+        trpt_rua *r = trpt__vec_push(ctx, &v);
+        if (!r) {
+            rc = trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+            goto fail;
+        }
+        if ((rc = parse_uri(ctx, s + b, e - b, f->value_offset + b, r, err))) goto fail;
+        if (next == n) break;
+        pos = next + 1;
+    }
+    out->nrua = v.len;
+    out->rua = trpt__vec_finish(ctx, &v);
+    if (!out->rua)
+        return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    return TRPT_OK;
+fail:
+    trpt__vec_free(ctx, &v);
+    return rc;
+}
+
+/* Appends an extension field to ext after checking its value. */
+static int push_ext(trpt_ctx *ctx, trpt_vec *ext, const trpt_tv_field *f, const char *rfc,
+                    trpt_error *err)
+{
+    int rc = trpt__tv_ext_value(f, rfc, err);
+    if (rc) return rc;
+    trpt_kv *kv = trpt__vec_push(ctx, ext);
+    if (!kv) return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    kv->key = f->name;
+    kv->value = f->value;
+    return TRPT_OK;
+}
+
+static int finish_ext(trpt_ctx *ctx, trpt_vec *ext, const trpt_kv **out, size_t *n,
+                      trpt_error *err)
+{
+    *n = ext->len;
+    *out = trpt__vec_finish(ctx, ext);
+    if (*n && !*out)
+        return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    return TRPT_OK;
+}
+
+int trpt_parse_tlsrpt_record(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt,
+                             trpt_tlsrpt_record *out, trpt_error *err)
+{
+    if (!out) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL argument");
+    memset(out, 0, sizeof *out);
+    trpt_tv_field *fields;
+    size_t nf;
+    int rc = parse_common(ctx, txts, ntxt, "TLSRPTv1", RFC_TLSRPT, &out->raw, &fields, &nf, err);
+    if (rc) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    out->version = (trpt_str){ fields[0].value.ptr, fields[0].value.len };
+    trpt_vec ext = { .elem = sizeof(trpt_kv) };
+    const trpt_tv_field *rua = NULL, *rua_case = NULL;
+    for (size_t i = 1; i < nf; i++) {
+        const trpt_tv_field *f = &fields[i];
+        /* Field names are case-sensitive (%s"rua="): "RUA=" is an extension. */
+        if (f->name.len == 3 && memcmp(f->name.ptr, "rua", 3) == 0) {
+            if (rua) {
+                rc = trpt__fail(err, TRPT_E_DUPLICATE, f->offset, RFC_TLSRPT, "rua",
+                                "a second rua= field (list every URI in one, comma-separated)");
+                goto fail;
+            }
+            rua = f;
+            if ((rc = parse_rua(ctx, f, out, err))) goto fail;
+        } else {
+            if (trpt__ieq(f->name.ptr, f->name.len, "rua", 3)) rua_case = f;
+            if ((rc = push_ext(ctx, &ext, f, RFC_TLSRPT, err))) goto fail;
+        }
+    }
+    if (!rua) {
+        rc = rua_case ? trpt__fail(err, TRPT_E_FIELD, rua_case->offset, RFC_TLSRPT, "rua",
+                                   "missing rua= ('%.*s=' is not it: field names are "
+                                   "case-sensitive)", (int)rua_case->name.len, rua_case->name.ptr)
+                      : trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_TLSRPT, "rua",
+                                   "missing rua= (where reports are sent)");
+        goto fail;
+    }
+    return finish_ext(ctx, &ext, &out->ext, &out->next, err);
+fail:
+    trpt__vec_free(ctx, &ext);
+    memset(out, 0, sizeof *out);
+    return rc;
+}
+
+int trpt_parse_sts_record(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt, trpt_sts_record *out,
+                          trpt_error *err)
+{
+    if (!out) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL argument");
+    memset(out, 0, sizeof *out);
+    trpt_tv_field *fields;
+    size_t nf;
+    int rc = parse_common(ctx, txts, ntxt, "STSv1", RFC_STS, &out->raw, &fields, &nf, err);
+    if (rc) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    out->version = (trpt_str){ fields[0].value.ptr, fields[0].value.len };
+    trpt_vec ext = { .elem = sizeof(trpt_kv) };
+    int have_id = 0;
+    for (size_t i = 1; i < nf; i++) {
+        const trpt_tv_field *f = &fields[i];
+        if (f->name.len == 2 && memcmp(f->name.ptr, "id", 2) == 0) {
+            if (have_id) {
+                rc = trpt__fail(err, TRPT_E_DUPLICATE, f->offset, RFC_STS, "id",
+                                "a second id= field");
+                goto fail;
+            }
+            have_id = 1;
+            /* sts-id = 1*32(ALPHA / DIGIT) */
+            size_t k = 0;
+            while (k < f->value.len && trpt__is_alnum((unsigned char)f->value.ptr[k])) k++;
+            if (f->value.len == 0 || f->value.len > 32 || k != f->value.len) {
+                rc = trpt__fail(err, TRPT_E_FIELD, f->value_offset + (k < f->value.len ? k : 0),
+                                RFC_STS, "id", "id '%.*s' must be 1 to 32 letters or digits",
+                                Q(f->value.len), f->value.ptr);
+                goto fail;
+            }
+            out->id = f->value;
+        } else if ((rc = push_ext(ctx, &ext, f, RFC_STS, err))) {
+            goto fail;
+        }
+    }
+    if (!have_id) {
+        rc = trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_STS, "id",
+                        "missing id= (the policy id senders compare to detect changes)");
+        goto fail;
+    }
+    return finish_ext(ctx, &ext, &out->ext, &out->next, err);
+fail:
+    trpt__vec_free(ctx, &ext);
+    memset(out, 0, sizeof *out);
+    return rc;
+}
