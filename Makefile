@@ -73,11 +73,12 @@ test: all $(TESTS)
 	@BUILD=$(BUILD) LUAS="$(LUAS)" sh spec/run-all.sh
 
 # C tests and busted specs with ASan+UBSan (the Lua interpreters get the ASan
-# runtime preloaded; shell suites that start other programs run in `make test`).
+# runtime preloaded), plus the shell suites listed in spec/run-all.sh as
+# sanitizer-safe (they preload it only into our own processes).
 ASAN_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="$(ASAN_SAN)" all ctest_bins
-	@BUILD=build-asan LUAS="$(LUAS)" SUITES="c busted" \
+	@BUILD=build-asan LUAS="$(LUAS)" SUITES="c busted asan-sh" \
 	  PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
 	  UBSAN_OPTIONS=print_stacktrace=1 \
 	  sh spec/run-all.sh
