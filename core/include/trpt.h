@@ -367,7 +367,9 @@ TRPT_API int trpt_builder_add_failure(trpt_builder *b, size_t policy, const trpt
 /* Adds every policy, count and failure of a parsed report; a summary's
  * failures beyond its failure-details are kept as failures without detail.
  * Takes the report's metadata when none is set yet. Unknown ("extra") keys
- * are dropped. The whole report is validated before anything is added. */
+ * are dropped. The whole report is validated before anything is added, so
+ * a bad value leaves the builder as it was (a cap or allocation failure can
+ * still stop it part-way). */
 TRPT_API int trpt_builder_add_report(trpt_builder *b, const trpt_report *r, trpt_error *err);
 
 /* Canonical JSON (RFC key names, no nulls, RFC 3339 UTC dates). The output
