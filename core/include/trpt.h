@@ -311,20 +311,22 @@ TRPT_API int trpt_gunzip(trpt_ctx *ctx, const void *data, size_t len, trpt_str *
 
 typedef struct trpt_report_email {
     trpt_report report;
-    trpt_str tls_report_domain;    /* header values, unfolded; empty if absent */
+    trpt_str tls_report_domain;    /* header values, unfolded; absent: ptr NULL, len 0 */
     trpt_str tls_report_submitter;
     trpt_str subject;              /* decoded (RFC 2047) and unfolded */
     trpt_str from;
     trpt_str date;
     trpt_str message_id;
     trpt_str part_content_type;    /* media type of the part the report came from */
-    trpt_str filename;             /* filename / name parameter of that part, if any */
+    trpt_str filename;             /* filename / name parameter of that part; NULL if none */
 } trpt_report_email;
 
 /* Finds the report in a MIME message (multipart/report; report-type=tlsrpt,
  * or any part typed application/tlsrpt+gzip, application/tlsrpt+json or
- * application/tlsrpt), decodes it and parses it. Disagreements between the
- * headers and the JSON are added as warnings (errors in strict mode). */
+ * application/tlsrpt, else a generic gzip/octet-stream/json part named like
+ * a §5.1 report file; none: TRPT_E_NO_REPORT), decodes it and parses it.
+ * Disagreements between the headers and the JSON are added as "email-*"
+ * warnings (errors in strict mode), listed in doc/warnings-email.md. */
 TRPT_API int trpt_parse_report_email(trpt_ctx *ctx, const void *msg, size_t len,
                                      const trpt_parse_opts *opts, trpt_report_email *out,
                                      trpt_error *err);

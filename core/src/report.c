@@ -1,0 +1,995 @@
+/* SMTP TLS report parser (RFC 8460 §4): one schema-directed pass over the
+ * JSON, no DOM. Known members are recognised by length + memcmp and stored
+ * as slices of the input (copies only for strings with escapes); unknown
+ * members are validated by the generic skipper and kept as raw JSON text.
+ * Lenient deviations become warnings (doc/warnings.md); strict mode fails
+ * on the first one with TRPT_E_STRICT. */
+#include "report_internal.h"
+#include "json.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+
+typedef struct rp {
+    trpt_json j;
+    trpt_report *r;
+    int strict;
+    size_t max_warnings;
+    trpt_vec warnings;   /* trpt_warning */
+    trpt_vec pols;       /* trpt_policy_result */
+    trpt_vec fails;      /* trpt_failure, scratch for one policy */
+    trpt_vec strs;       /* trpt_str, scratch for one string list */
+    trpt_vec extra;      /* trpt_kv, used as a stack by nested objects */
+    size_t total_failures;
+} rp;
+
+#define J (&r->j)
+
+/* ------------------------------------------------------------ warnings */
+
+static int push_warning(trpt_ctx *ctx, trpt_vec *v, size_t max, size_t *dropped,
+                        const char *code, const char *path, const char *rfc, const char *msg)
+{
+    if (v->len >= max) {
+        (*dropped)++;
+        return TRPT_OK;
+    }
+    char *p = trpt__strdup(ctx, path, strlen(path));
+    char *m = trpt__strdup(ctx, msg, strlen(msg));
+    trpt_warning *w = p && m ? trpt__vec_push(ctx, v) : NULL;
+    if (!w) return TRPT_E_NOMEM;
+    *w = (trpt_warning){ code, p, rfc, m };
+    return TRPT_OK;
+}
+
+/* A deviation at the current path (plus member last, if any). */
+static int warn(rp *r, const char *code, const char *rfc, const char *last, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int warn(rp *r, const char *code, const char *rfc, const char *last, const char *fmt, ...)
+{
+    char msg[256], path[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (r->strict)
+        return trpt__json_fail(J, TRPT_E_STRICT, rfc, last, "%s [%s]", msg, code);
+    trpt__json_path(J, last, path, sizeof path);
+    if (push_warning(J->ctx, &r->warnings, r->max_warnings, &r->r->nwarnings_dropped, code, path,
+                     rfc, msg))
+        return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
+    return TRPT_OK;
+}
+
+int trpt__report_warn(trpt_ctx *ctx, trpt_report *rep, const trpt_parse_opts *opts,
+                      const char *code, const char *path, const char *rfc, trpt_error *err,
+                      const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!path) path = "";
+    if (opts && opts->strict)
+        return trpt__fail(err, TRPT_E_STRICT, TRPT_NO_OFFSET, rfc, path, "%s [%s]", msg, code);
+    if (rep->nwarnings >= ctx->limits.max_warnings) {
+        rep->nwarnings_dropped++;
+        return TRPT_OK;
+    }
+    /* Copy-on-append: rare (e-mail/header checks add a handful). */
+    trpt_warning *nw = trpt_ctx_alloc(ctx, (rep->nwarnings + 1) * sizeof *nw);
+    char *p = trpt__strdup(ctx, path, strlen(path));
+    char *m = trpt__strdup(ctx, msg, strlen(msg));
+    if (!nw || !p || !m)
+        return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    if (rep->nwarnings) memcpy(nw, rep->warnings, rep->nwarnings * sizeof *nw);
+    nw[rep->nwarnings] = (trpt_warning){ code, p, rfc, m };
+    rep->warnings = nw;
+    rep->nwarnings++;
+    return TRPT_OK;
+}
+
+/* -------------------------------------------------------------- values */
+
+static const char *type_name(const trpt_json *j)
+{
+    if (j->p >= j->end) return "nothing";
+    switch (*j->p) {
+    case '"': return "a string";
+    case '{': return "an object";
+    case '[': return "an array";
+    case 't': case 'f': return "a boolean";
+    case 'n': return "null";
+    default: return "a number";
+    }
+}
+
+/* A value of the wrong type: a field error if it is valid JSON, else the
+ * syntax error the generic skipper finds. */
+static int type_error(rp *r, const char *want, const char *rfc)
+{
+    const char *at = J->p;
+    unsigned depth = J->depth;
+    int rc = trpt__json_skip(J);
+    if (rc) return rc;
+    J->p = at;
+    J->depth = depth;
+    return trpt__json_fail(J, TRPT_E_FIELD, rfc, NULL, "must be %s, not %s", want, type_name(J));
+}
+
+/* Is the value at the cursor a JSON null? Consumes it if so. */
+static int take_null(rp *r)
+{
+    if (J->end - J->p >= 4 && memcmp(J->p, "null", 4) == 0) {
+        J->p += 4;
+        return 1;
+    }
+    return 0;
+}
+
+/* A string member. *present is 0 for null (warned as field-null). */
+static int str_field(rp *r, trpt_str *out, int *present, const char *rfc)
+{
+    if (TRPT_LIKELY(J->p < J->end && *J->p == '"')) {
+        *present = 1;
+        return trpt__json_string(J, out);
+    }
+    if (take_null(r)) {
+        *present = 0;
+        return warn(r, "field-null", rfc, NULL, "null where a string is required");
+    }
+    return type_error(r, "a string", rfc);
+}
+
+/* A non-negative integer count within 2^53-1. */
+static int count_field(rp *r, int64_t *out, const char *rfc)
+{
+    const char *p = J->p, *e = J->end;
+    /* Fast path: a few plain digits followed by a delimiter. */
+    if (p < e && *p >= '1' && *p <= '9') {
+        int64_t v = *p++ - '0';
+        int n = 1;
+        while (p < e && *p >= '0' && *p <= '9' && n < 15) v = v * 10 + (*p++ - '0'), n++;
+        if (p < e && *p != '.' && *p != 'e' && *p != 'E' && (*p < '0' || *p > '9')) {
+            J->p = p;
+            *out = v;
+            return TRPT_OK;
+        }
+    }
+    if (J->p < e && (*J->p == '-' || (*J->p >= '0' && *J->p <= '9'))) {
+        int is_int;
+        int64_t v;
+        const char *at = J->p;
+        int rc = trpt__json_number(J, &is_int, &v);
+        if (rc) return rc;
+        if (!is_int || v < 0) {
+            J->p = at;
+            return trpt__json_fail(J, TRPT_E_FIELD, rfc, NULL,
+                                   "must be a non-negative integer, not %.*s",
+                                   (int)(J->end - at > 24 ? 24 : J->end - at), at);
+        }
+        *out = v;
+        return TRPT_OK;
+    }
+    return type_error(r, "a non-negative integer", rfc);
+}
+
+/* Unknown member: validate its value and keep the raw text in r->extra. */
+static int extra_member(rp *r, trpt_str key, const char *rfc)
+{
+    const char *at = J->p;
+    int rc = trpt__json_skip(J);
+    if (rc) return rc;
+    trpt_kv *kv = trpt__vec_push(J->ctx, &r->extra);
+    if (!kv) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
+    kv->key = key;
+    kv->value = (trpt_str){ at, (size_t)(J->p - at) };
+    return warn(r, "unknown-key", rfc, NULL, "unknown member kept in extra");
+}
+
+/* Closes an object's extras: duplicate check, arena copy, pop the stack. */
+static int extra_finish(rp *r, size_t from, const trpt_kv **out, size_t *n)
+{
+    size_t cnt = r->extra.len - from;
+    *out = NULL;
+    *n = 0;
+    if (!cnt) return TRPT_OK;
+    trpt_kv *kv = (trpt_kv *)(void *)r->extra.data + from;
+    if (cnt > 1) {
+        size_t base = J->keys.len;
+        for (size_t i = 0; i < cnt; i++) {
+            trpt_str *s = trpt__vec_push(J->ctx, &J->keys);
+            if (!s) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
+            *s = kv[i].key;
+        }
+        int rc = trpt__json_check_dups(J, (trpt_str *)(void *)J->keys.data + base, cnt);
+        J->keys.len = base;
+        if (rc) return rc;
+        kv = (trpt_kv *)(void *)r->extra.data + from;
+    }
+    trpt_kv *dst = trpt_ctx_alloc(J->ctx, cnt * sizeof *dst);
+    if (!dst) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
+    memcpy(dst, kv, cnt * sizeof *dst);
+    r->extra.len = from;
+    *out = dst;
+    *n = cnt;
+    return TRPT_OK;
+}
+
+static int dup_key(rp *r)
+{
+    return trpt__json_fail(J, TRPT_E_DUPLICATE, "RFC 8259 §4", NULL, "duplicate key");
+}
+
+/* Object walk: calls member(r, key, id, ud) for each member with the path
+ * frame set to the key; id is the index in names[] or -1. Duplicate known
+ * keys fail here; unknown ones are checked in extra_finish. */
+typedef struct keytab {
+    const char *name;
+    size_t len;
+} keytab;
+
+#define K(s) { s, sizeof(s) - 1 }
+
+static inline int key_lookup(const keytab *t, int n, trpt_str k)
+{
+    for (int i = 0; i < n; i++)
+        if (t[i].len == k.len && memcmp(t[i].name, k.ptr, k.len) == 0) return i;
+    return -1;
+}
+
+/* Reads '"name"' ':' at the cursor (after '{' or ','), sets *id to the
+ * name's index in t[0..n) or -1, sets the path frame and counts the member
+ * against max_elements (unknown members are unbounded). The RFC names are
+ * tried in place first: a plain name needs no scan and no second compare. */
+static inline int member(rp *r, const keytab *t, int n, trpt_str *k, size_t *count, int *id)
+{
+    trpt__json_ws(J);
+    const char *p = J->p;
+    size_t avail = (size_t)(J->end - p);
+    if (TRPT_UNLIKELY(avail == 0 || *p != '"'))
+        return trpt__json_fail(J, TRPT_E_SYNTAX, TRPT_RFC_JSON, NULL, "member name expected");
+    *id = -1;
+    for (int i = 0; i < n; i++) {
+        size_t l = t[i].len;
+        if (avail > l + 1 && p[1] == t[i].name[0] && p[l + 1] == '"' &&
+            memcmp(p + 1, t[i].name, l) == 0 && l <= J->max_string) {
+            k->ptr = p + 1;
+            k->len = l;
+            J->p = p + l + 2;
+            *id = i;
+            break;
+        }
+    }
+    if (*id < 0) {
+        int rc = trpt__json_string(J, k);
+        if (rc) return rc;
+        *id = key_lookup(t, n, *k); /* a name written with escapes */
+    }
+    trpt__json_frame(J, k->ptr, k->len);
+    if (TRPT_UNLIKELY(++*count > J->max_elements))
+        return trpt__json_fail(J, TRPT_E_LIMIT, NULL, NULL,
+                               "object with more than max_elements (%zu) members",
+                               J->max_elements);
+    trpt__json_ws(J);
+    if (TRPT_UNLIKELY(J->p >= J->end || *J->p != ':'))
+        return trpt__json_fail(J, TRPT_E_SYNTAX, TRPT_RFC_JSON, NULL, "':' expected");
+    J->p++;
+    trpt__json_ws(J);
+    return TRPT_OK;
+}
+
+/* After a member value: 1 if another member follows, 0 at '}', <0 error. */
+static inline int member_next(rp *r, int *rc)
+{
+    trpt__json_ws(J);
+    if (TRPT_LIKELY(J->p < J->end)) {
+        if (*J->p == ',') {
+            J->p++;
+            return 1;
+        }
+        if (*J->p == '}') {
+            J->p++;
+            return 0;
+        }
+    }
+    *rc = trpt__json_fail(J, TRPT_E_SYNTAX, TRPT_RFC_JSON, NULL, "',' or '}' expected");
+    return -1;
+}
+
+/* Opens an object value at the cursor; returns 1 if it is empty ('{}'). */
+static int object_open(rp *r, int *rc, const char *rfc)
+{
+    if (TRPT_UNLIKELY(J->p >= J->end || *J->p != '{')) {
+        *rc = type_error(r, "an object", rfc);
+        return -1;
+    }
+    if ((*rc = trpt__json_enter(J, NULL, TRPT_JFRAME_NONE))) return -1;
+    J->p++;
+    trpt__json_ws(J);
+    if (J->p < J->end && *J->p == '}') {
+        J->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* Array walk helpers: array_open returns 1 if empty; array_next like member_next. */
+static int array_open(rp *r, int *rc)
+{
+    if ((*rc = trpt__json_enter(J, NULL, 0))) return -1;
+    J->p++;
+    trpt__json_ws(J);
+    if (J->p < J->end && *J->p == ']') {
+        J->p++;
+        return 1;
+    }
+    return 0;
+}
+
+static inline int array_next(rp *r, int *rc)
+{
+    trpt__json_ws(J);
+    if (TRPT_LIKELY(J->p < J->end)) {
+        if (*J->p == ',') {
+            J->p++;
+            trpt__json_ws(J);
+            return 1;
+        }
+        if (*J->p == ']') {
+            J->p++;
+            return 0;
+        }
+    }
+    *rc = trpt__json_fail(J, TRPT_E_SYNTAX, TRPT_RFC_JSON, NULL, "',' or ']' expected");
+    return -1;
+}
+
+static int too_many(rp *r, const char *what)
+{
+    return trpt__json_fail(J, TRPT_E_LIMIT, NULL, NULL, "more than max_elements (%zu) %s",
+                           J->max_elements, what);
+}
+
+/* --------------------------------------------------------- string lists */
+
+/* A policy-string element that is itself a JSON array of strings (seen
+ * from Microsoft for tlsa policies): its strings, or 0 if it is not one. */
+static int expand_json_array(rp *r, trpt_str s)
+{
+    size_t i = 0;
+    while (i < s.len && (s.ptr[i] == ' ' || s.ptr[i] == '\t')) i++;
+    if (i >= s.len || s.ptr[i] != '[' || s.ptr[s.len - 1] != ']') return 0;
+    trpt_json sub;
+    trpt__json_init(&sub, J->ctx, s.ptr, s.len, NULL);
+    sub.max_elements = J->max_elements;
+    size_t mark = r->strs.len, n = 0;
+    int ok = 0;
+    trpt__json_ws(&sub);
+    sub.p++;
+    trpt__json_ws(&sub);
+    if (sub.p < sub.end && *sub.p == ']') {
+        sub.p++;
+        ok = 1;
+    }
+    while (!ok) {
+        trpt_str e;
+        if (sub.p >= sub.end || *sub.p != '"' || trpt__json_string(&sub, &e)) break;
+        trpt_str *slot = ++n <= sub.max_elements ? trpt__vec_push(J->ctx, &r->strs) : NULL;
+        if (!slot) break;
+        *slot = e;
+        trpt__json_ws(&sub);
+        if (sub.p < sub.end && *sub.p == ',') {
+            sub.p++;
+            trpt__json_ws(&sub);
+            continue;
+        }
+        if (sub.p < sub.end && *sub.p == ']') {
+            sub.p++;
+            ok = 1;
+        }
+        break;
+    }
+    trpt__json_ws(&sub);
+    trpt__json_done(&sub);
+    if (!ok || sub.p != sub.end) {
+        r->strs.len = mark;
+        return 0;
+    }
+    return 1;
+}
+
+enum { LIST_POLICY_STRING, LIST_MX_HOST };
+
+/* policy-string / mx-host: an array of strings. A lone string is taken as
+ * a one-element list (warned); null as absent (warned). */
+static int string_list(rp *r, int kind, const trpt_str **out, size_t *n, unsigned *has,
+                       unsigned bit)
+{
+    int rc = 0;
+    r->strs.len = 0;
+    if (J->p < J->end && *J->p == '"') {
+        trpt_str s;
+        if ((rc = trpt__json_string(J, &s))) return rc;
+        if ((rc = warn(r, "expected-array", TRPT_RFC_POLICY, NULL,
+                       "a string where an array of strings is required")))
+            return rc;
+        trpt_str *slot = trpt__vec_push(J->ctx, &r->strs);
+        if (!slot) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
+        *slot = s;
+    } else if (take_null(r)) {
+        return warn(r, "field-null", TRPT_RFC_POLICY, NULL, "null where an array is required");
+    } else if (J->p < J->end && *J->p == '[') {
+        int st = array_open(r, &rc);
+        if (st < 0) return rc;
+        size_t idx = 0;
+        while (!st) {
+            trpt__json_frame(J, NULL, idx);
+            if (++idx > J->max_elements) return too_many(r, "strings");
+            if (J->p >= J->end || *J->p != '"') return type_error(r, "a string", TRPT_RFC_POLICY);
+            trpt_str s;
+            if ((rc = trpt__json_string(J, &s))) return rc;
+            if (kind == LIST_POLICY_STRING && s.len && s.ptr[0] == '[' &&
+                expand_json_array(r, s)) {
+                if ((rc = warn(r, "policy-string-json-array", TRPT_RFC_POLICY, NULL,
+                               "element holds a JSON-encoded array; its strings are used")))
+                    return rc;
+            } else {
+                if (kind == LIST_MX_HOST && s.len > 3 && memcmp(s.ptr, "mx:", 3) == 0) {
+                    if ((rc = warn(r, "mx-host-prefix", TRPT_RFC_POLICY, NULL,
+                                   "mx-host entry keeps the policy file's \"mx:\" prefix")))
+                        return rc;
+                    s.ptr += 3;
+                    s.len -= 3;
+                    while (s.len && (*s.ptr == ' ' || *s.ptr == '\t')) s.ptr++, s.len--;
+                }
+                trpt_str *slot = trpt__vec_push(J->ctx, &r->strs);
+                if (!slot) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
+                *slot = s;
+            }
+            st = array_next(r, &rc) ? 0 : 1;
+            if (rc) return rc;
+        }
+        J->depth--;
+    } else {
+        return type_error(r, "an array of strings", TRPT_RFC_POLICY);
+    }
+    *has |= bit;
+    *n = r->strs.len;
+    *out = NULL;
+    if (r->strs.len) {
+        trpt_str *dst = trpt_ctx_alloc(J->ctx, r->strs.len * sizeof *dst);
+        if (!dst) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
+        memcpy(dst, r->strs.data, r->strs.len * sizeof *dst);
+        *out = dst;
+    }
+    r->strs.len = 0;
+    return TRPT_OK;
+}
+
+/* ------------------------------------------------------------- checks */
+
+/* Dotted-quad IPv4 without leading-zero octets (fast path), else IPv6 via inet_pton. */
+static int ip_valid(trpt_str s)
+{
+    const char *p = s.ptr, *e = s.ptr + s.len;
+    int dots = 0;
+    if (s.len >= 7 && s.len <= 15 && memchr(s.ptr, ':', s.len) == NULL) {
+        for (;;) {
+            if (p >= e || *p < '0' || *p > '9') return 0;
+            unsigned v = 0, nd = 0;
+            const char *st = p;
+            while (p < e && *p >= '0' && *p <= '9' && nd < 4) v = v * 10 + (unsigned)(*p++ - '0'), nd++;
+            if (v > 255 || nd > 3 || (nd > 1 && *st == '0')) return 0;
+            if (p == e) return dots == 3;
+            if (*p != '.' || ++dots > 3) return 0;
+            p++;
+        }
+    }
+    if (s.len < 2 || s.len > 45 || !memchr(s.ptr, ':', s.len)) return 0;
+    char buf[46];
+    unsigned char addr[16];
+    memcpy(buf, s.ptr, s.len);
+    buf[s.len] = '\0';
+    return inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+/* An optional string member of a failure detail. */
+static int opt_str(rp *r, trpt_failure *f, trpt_str *dst, unsigned bit, int is_ip)
+{
+    int present, rc;
+    if ((rc = str_field(r, dst, &present, TRPT_RFC_COUNTS))) return rc;
+    if (!present) return TRPT_OK;
+    if (dst->len == 0)
+        return warn(r, "empty-value", TRPT_RFC_COUNTS, NULL, "empty string, treated as absent");
+    if (is_ip && !ip_valid(*dst)) {
+        if ((rc = warn(r, "ip-invalid", TRPT_RFC_COUNTS, NULL, "not an IPv4 or IPv6 address")))
+            return rc;
+    }
+    f->has |= bit;
+    return TRPT_OK;
+}
+
+/* -------------------------------------------------------------- objects */
+
+static const keytab failure_keys[] = {
+    K("result-type"), K("sending-mta-ip"), K("receiving-mx-hostname"), K("receiving-mx-helo"),
+    K("receiving-ip"), K("failed-session-count"), K("additional-information"),
+    K("failure-reason-code"),
+};
+
+/* RFC 8460 §4.4 result type of s (TRPT_RESULT_OTHER if unknown), without
+ * the strlen per name of trpt_result_type_from: this runs per detail. */
+static int result_type(trpt_str s)
+{
+    static const keytab names[] = {
+        K("starttls-not-supported"), K("certificate-host-mismatch"), K("certificate-expired"),
+        K("certificate-not-trusted"), K("validation-failure"), K("tlsa-invalid"),
+        K("dnssec-invalid"), K("dane-required"), K("sts-policy-fetch-error"),
+        K("sts-policy-invalid"), K("sts-webpki-invalid"),
+    };
+    int i = key_lookup(names, (int)(sizeof names / sizeof names[0]), s);
+    /* Same order as trpt_result_type (RFC order, from 1). */
+    return i < 0 ? TRPT_RESULT_OTHER : TRPT_RESULT_STARTTLS_NOT_SUPPORTED + i;
+}
+
+static int parse_failure(rp *r, trpt_failure *f)
+{
+    int rc = 0;
+    size_t xfrom = r->extra.len;
+    unsigned seen = 0;
+    int has_type = 0, has_count = 0;
+    memset(f, 0, sizeof *f);
+    int st = object_open(r, &rc, TRPT_RFC_COUNTS);
+    if (st < 0) return rc;
+    size_t nmem = 0;
+    while (!st) {
+        trpt_str k;
+        int id = -1;
+        if ((rc = member(r, failure_keys, 8, &k, &nmem, &id))) return rc;
+        if (id >= 0) {
+            if (seen & (1u << id)) return dup_key(r);
+            seen |= 1u << id;
+        }
+        switch (id) {
+        case 0: {
+            int present;
+            if ((rc = str_field(r, &f->result_type, &present, TRPT_RFC_RESULTS))) return rc;
+            has_type = present;
+            if (present) {
+                f->result = result_type(f->result_type);
+                if (f->result == TRPT_RESULT_OTHER &&
+                    (rc = warn(r, "result-type-unknown", TRPT_RFC_RESULTS, NULL,
+                               "unknown result-type \"%.*s\" kept verbatim",
+                               (int)(f->result_type.len > 64 ? 64 : f->result_type.len),
+                               f->result_type.ptr)))
+                    return rc;
+            }
+            break;
+        }
+        case 1: rc = opt_str(r, f, &f->sending_mta_ip, TRPT_HAS_SENDING_MTA_IP, 1); break;
+        case 2: rc = opt_str(r, f, &f->receiving_mx_hostname, TRPT_HAS_RECEIVING_MX_HOSTNAME, 0); break;
+        case 3: rc = opt_str(r, f, &f->receiving_mx_helo, TRPT_HAS_RECEIVING_MX_HELO, 0); break;
+        case 4: rc = opt_str(r, f, &f->receiving_ip, TRPT_HAS_RECEIVING_IP, 1); break;
+        case 5:
+            rc = count_field(r, &f->failed_session_count, TRPT_RFC_COUNTS);
+            has_count = 1;
+            break;
+        case 6: rc = opt_str(r, f, &f->additional_information, TRPT_HAS_ADDITIONAL_INFORMATION, 0); break;
+        case 7: rc = opt_str(r, f, &f->failure_reason_code, TRPT_HAS_FAILURE_REASON_CODE, 0); break;
+        default: rc = extra_member(r, k, TRPT_RFC_SCHEMA); break;
+        }
+        if (rc) return rc;
+        st = member_next(r, &rc) ? 0 : 1;
+        if (rc) return rc;
+    }
+    J->depth--;
+    if (!has_type)
+        return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_RESULTS, "result-type",
+                               "required member missing");
+    if (!has_count &&
+        (rc = warn(r, "field-missing", TRPT_RFC_COUNTS, "failed-session-count",
+                   "required member missing, taken as 0")))
+        return rc;
+    return extra_finish(r, xfrom, &f->extra, &f->nextra);
+}
+
+static int parse_failures(rp *r, trpt_policy_result *pr, int *is_array)
+{
+    int rc = 0;
+    if (take_null(r))
+        return warn(r, "field-null", TRPT_RFC_COUNTS, NULL, "null where an array is required");
+    *is_array = 1;
+    if (J->p >= J->end || *J->p != '[') return type_error(r, "an array", TRPT_RFC_COUNTS);
+    r->fails.len = 0;
+    int st = array_open(r, &rc);
+    if (st < 0) return rc;
+    size_t idx = 0;
+    while (!st) {
+        trpt__json_frame(J, NULL, idx);
+        if (++idx > J->max_elements || ++r->total_failures > J->max_elements)
+            return too_many(r, "failure details");
+        trpt_failure *f = trpt__vec_push(J->ctx, &r->fails);
+        if (!f) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
+        if ((rc = parse_failure(r, f))) return rc;
+        st = array_next(r, &rc) ? 0 : 1;
+        if (rc) return rc;
+    }
+    J->depth--;
+    if (r->fails.len) {
+        trpt_failure *dst = trpt_ctx_alloc(J->ctx, r->fails.len * sizeof *dst);
+        if (!dst) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
+        memcpy(dst, r->fails.data, r->fails.len * sizeof *dst);
+        pr->failures = dst;
+        pr->nfailures = r->fails.len;
+    }
+    r->fails.len = 0;
+    return TRPT_OK;
+}
+
+static const keytab policy_keys[] = {
+    K("policy-type"), K("policy-string"), K("policy-domain"), K("mx-host"),
+};
+
+/* The "policy" object (RFC 8460 §4.2); its extras go to the policy result. */
+static int parse_policy(rp *r, trpt_policy_result *pr)
+{
+    int rc = 0;
+    unsigned seen = 0;
+    int st = object_open(r, &rc, TRPT_RFC_POLICY);
+    if (st < 0) return rc;
+    size_t nmem = 0;
+    while (!st) {
+        trpt_str k;
+        int id = -1;
+        if ((rc = member(r, policy_keys, 4, &k, &nmem, &id))) return rc;
+        if (id >= 0) {
+            if (seen & (1u << id)) return dup_key(r);
+            seen |= 1u << id;
+        }
+        int present;
+        switch (id) {
+        case 0:
+            if ((rc = str_field(r, &pr->policy_type, &present, TRPT_RFC_POLICY))) return rc;
+            if (!present)
+                return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_POLICY, NULL,
+                                       "policy-type must be a string");
+            pr->type = trpt_policy_type_from(pr->policy_type.ptr, pr->policy_type.len);
+            if (pr->type == TRPT_POLICY_OTHER)
+                rc = warn(r, "policy-type-unknown", TRPT_RFC_POLICY, NULL,
+                          "unknown policy-type \"%.*s\" kept verbatim",
+                          (int)(pr->policy_type.len > 64 ? 64 : pr->policy_type.len),
+                          pr->policy_type.ptr);
+            break;
+        case 1:
+            rc = string_list(r, LIST_POLICY_STRING, &pr->policy_string, &pr->npolicy_string,
+                             &pr->has, TRPT_HAS_POLICY_STRING);
+            break;
+        case 2:
+            if ((rc = str_field(r, &pr->policy_domain, &present, TRPT_RFC_POLICY))) return rc;
+            if (present) pr->has |= TRPT_HAS_POLICY_DOMAIN;
+            break;
+        case 3:
+            rc = string_list(r, LIST_MX_HOST, &pr->mx_host, &pr->nmx_host, &pr->has,
+                             TRPT_HAS_MX_HOST);
+            break;
+        default: rc = extra_member(r, k, TRPT_RFC_POLICY); break;
+        }
+        if (rc) return rc;
+        st = member_next(r, &rc) ? 0 : 1;
+        if (rc) return rc;
+    }
+    J->depth--;
+    if (!(seen & 1u))
+        return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_POLICY, "policy-type",
+                               "required member missing");
+    if (!(seen & 4u) &&
+        (rc = warn(r, "field-missing", TRPT_RFC_POLICY, "policy-domain",
+                   "required member missing")))
+        return rc;
+    return TRPT_OK;
+}
+
+static const keytab summary_keys[] = {
+    K("total-successful-session-count"), K("total-failure-session-count"),
+};
+
+static int parse_summary(rp *r, trpt_policy_result *pr, size_t xfrom)
+{
+    int rc = 0;
+    unsigned seen = 0;
+    int st = object_open(r, &rc, TRPT_RFC_COUNTS);
+    if (st < 0) return rc;
+    size_t nmem = 0;
+    while (!st) {
+        trpt_str k;
+        int id = -1;
+        if ((rc = member(r, summary_keys, 2, &k, &nmem, &id))) return rc;
+        if (id >= 0) {
+            if (seen & (1u << id)) return dup_key(r);
+            seen |= 1u << id;
+        }
+        if (id == 0) rc = count_field(r, &pr->total_successful_session_count, TRPT_RFC_COUNTS);
+        else if (id == 1) rc = count_field(r, &pr->total_failure_session_count, TRPT_RFC_COUNTS);
+        else rc = extra_member(r, k, TRPT_RFC_COUNTS);
+        if (rc) return rc;
+        st = member_next(r, &rc) ? 0 : 1;
+        if (rc) return rc;
+    }
+    J->depth--;
+    (void)xfrom;
+    for (int i = 0; i < 2; i++)
+        if (!(seen & (1u << i)) &&
+            (rc = warn(r, "field-missing", TRPT_RFC_COUNTS, summary_keys[i].name,
+                       "required member missing, taken as 0")))
+            return rc;
+    return TRPT_OK;
+}
+
+static const keytab item_keys[] = { K("policy"), K("summary"), K("failure-details") };
+
+/* One element of "policies": {policy, summary, failure-details}. Extras of
+ * the element, its policy and its summary all land in pr->extra. */
+static int parse_policy_item(rp *r, trpt_policy_result *pr)
+{
+    int rc = 0;
+    unsigned seen = 0;
+    int fd_array = 0;
+    size_t xfrom = r->extra.len;
+    memset(pr, 0, sizeof *pr);
+    int st = object_open(r, &rc, TRPT_RFC_SCHEMA);
+    if (st < 0) return rc;
+    size_t nmem = 0;
+    while (!st) {
+        trpt_str k;
+        int id = -1;
+        if ((rc = member(r, item_keys, 3, &k, &nmem, &id))) return rc;
+        if (id >= 0) {
+            if (seen & (1u << id)) return dup_key(r);
+            seen |= 1u << id;
+        }
+        switch (id) {
+        case 0: rc = parse_policy(r, pr); break;
+        case 1: rc = parse_summary(r, pr, xfrom); break;
+        case 2: rc = parse_failures(r, pr, &fd_array); break;
+        default: rc = extra_member(r, k, TRPT_RFC_SCHEMA); break;
+        }
+        if (rc) return rc;
+        st = member_next(r, &rc) ? 0 : 1;
+        if (rc) return rc;
+    }
+    J->depth--;
+    if (!(seen & 1u))
+        return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_POLICY, "policy",
+                               "required member missing");
+    if (!(seen & 2u) &&
+        (rc = warn(r, "field-missing", TRPT_RFC_COUNTS, "summary",
+                   "required member missing, counts taken as 0")))
+        return rc;
+    if (fd_array) {
+        /* RFC 8460 §4.3: the details break down the failure total. */
+        int64_t sum = 0;
+        int over = 0;
+        for (size_t i = 0; i < pr->nfailures; i++)
+            over |= __builtin_add_overflow(sum, pr->failures[i].failed_session_count, &sum);
+        if ((over || sum != pr->total_failure_session_count) &&
+            (rc = warn(r, "count-mismatch", TRPT_RFC_COUNTS, "summary.total-failure-session-count",
+                       "failure-details add up to %lld failed sessions, summary says %lld",
+                       (long long)sum, (long long)pr->total_failure_session_count)))
+            return rc;
+    }
+    return extra_finish(r, xfrom, &pr->extra, &pr->nextra);
+}
+
+static int parse_policies(rp *r)
+{
+    int rc = 0;
+    if (J->p >= J->end || *J->p != '[') return type_error(r, "an array", TRPT_RFC_SCHEMA);
+    int st = array_open(r, &rc);
+    if (st < 0) return rc;
+    size_t idx = 0;
+    while (!st) {
+        trpt__json_frame(J, NULL, idx);
+        if (++idx > J->max_elements) return too_many(r, "policies");
+        trpt_policy_result *pr = trpt__vec_push(J->ctx, &r->pols);
+        if (!pr) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
+        if ((rc = parse_policy_item(r, pr))) return rc;
+        st = array_next(r, &rc) ? 0 : 1;
+        if (rc) return rc;
+    }
+    J->depth--;
+    return TRPT_OK;
+}
+
+static int parse_date(rp *r, trpt_str *s, int64_t *epoch)
+{
+    int present, rc;
+    if ((rc = str_field(r, s, &present, TRPT_RFC_METADATA))) return rc;
+    if (!present)
+        return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_METADATA, NULL,
+                               "must be an RFC 3339 date-time, not null");
+    int k = trpt__datetime_parse(s->ptr, s->len, epoch);
+    if (k < 0)
+        return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_DATETIME, NULL,
+                               "not an RFC 3339 date-time: \"%.*s\"",
+                               (int)(s->len > 40 ? 40 : s->len), s->ptr);
+    if (k > 0)
+        return warn(r, "datetime-no-timezone", TRPT_RFC_DATETIME, NULL,
+                    "date-time without a time zone, read as UTC");
+    return TRPT_OK;
+}
+
+static const keytab range_keys[] = { K("start-datetime"), K("end-datetime") };
+
+static int parse_date_range(rp *r)
+{
+    int rc = 0;
+    unsigned seen = 0;
+    size_t xfrom = r->extra.len;
+    int st = object_open(r, &rc, TRPT_RFC_METADATA);
+    if (st < 0) return rc;
+    size_t nmem = 0;
+    while (!st) {
+        trpt_str k;
+        int id = -1;
+        if ((rc = member(r, range_keys, 2, &k, &nmem, &id))) return rc;
+        if (id >= 0) {
+            if (seen & (1u << id)) return dup_key(r);
+            seen |= 1u << id;
+        }
+        if (id == 0) rc = parse_date(r, &r->r->start_datetime, &r->r->start_epoch);
+        else if (id == 1) rc = parse_date(r, &r->r->end_datetime, &r->r->end_epoch);
+        else rc = extra_member(r, k, TRPT_RFC_METADATA);
+        if (rc) return rc;
+        st = member_next(r, &rc) ? 0 : 1;
+        if (rc) return rc;
+    }
+    J->depth--;
+    for (int i = 0; i < 2; i++)
+        if (!(seen & (1u << i)))
+            return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_METADATA, range_keys[i].name,
+                                   "required member missing");
+    if (r->r->end_epoch < r->r->start_epoch &&
+        (rc = warn(r, "date-range-inverted", TRPT_RFC_METADATA, NULL,
+                   "end-datetime is before start-datetime")))
+        return rc;
+    (void)xfrom; /* date-range extras stay with the report's */
+    return TRPT_OK;
+}
+
+static const keytab top_keys[] = {
+    K("organization-name"), K("date-range"), K("contact-info"), K("report-id"), K("policies"),
+};
+
+static int parse_top(rp *r)
+{
+    int rc = 0;
+    unsigned seen = 0;
+    trpt_report *rep = r->r;
+    trpt__json_ws(J);
+    if (J->end - J->p >= 3 && memcmp(J->p, "\xEF\xBB\xBF", 3) == 0) {
+        if ((rc = warn(r, "bom", "RFC 8259 §8.1", NULL, "byte order mark before the JSON text")))
+            return rc;
+        J->p += 3;
+        trpt__json_ws(J);
+    }
+    if (J->p >= J->end || *J->p != '{') {
+        if (J->p < J->end && (*J->p == '[' || *J->p == '"' || *J->p == '-' ||
+                              (*J->p >= '0' && *J->p <= '9') || *J->p == 't' ||
+                              *J->p == 'f' || *J->p == 'n')) {
+            /* Valid JSON of the wrong shape is a field error, not a syntax one. */
+            rc = trpt__json_skip(J);
+            if (rc) return rc;
+            return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_SCHEMA, NULL,
+                                   "a report must be a JSON object");
+        }
+        return trpt__json_fail(J, TRPT_E_SYNTAX, TRPT_RFC_JSON, NULL,
+                               J->p >= J->end ? "empty input" : "JSON object expected");
+    }
+    int st = object_open(r, &rc, TRPT_RFC_SCHEMA);
+    if (st < 0) return rc;
+    size_t nmem = 0;
+    while (!st) {
+        trpt_str k;
+        int id = -1;
+        if ((rc = member(r, top_keys, 5, &k, &nmem, &id))) return rc;
+        if (id >= 0) {
+            if (seen & (1u << id)) return dup_key(r);
+            seen |= 1u << id;
+        }
+        int present = 0;
+        switch (id) {
+        case 0:
+            rc = str_field(r, &rep->organization_name, &present, TRPT_RFC_METADATA);
+            if (present) rep->has |= TRPT_HAS_ORGANIZATION_NAME;
+            break;
+        case 1: rc = parse_date_range(r); break;
+        case 2:
+            rc = str_field(r, &rep->contact_info, &present, TRPT_RFC_METADATA);
+            if (present) rep->has |= TRPT_HAS_CONTACT_INFO;
+            break;
+        case 3:
+            rc = str_field(r, &rep->report_id, &present, TRPT_RFC_METADATA);
+            if (present) rep->has |= TRPT_HAS_REPORT_ID;
+            break;
+        case 4: rc = parse_policies(r); break;
+        default: rc = extra_member(r, k, TRPT_RFC_SCHEMA); break;
+        }
+        if (rc) return rc;
+        st = member_next(r, &rc) ? 0 : 1;
+        if (rc) return rc;
+    }
+    J->depth--;
+    trpt__json_ws(J);
+    if (J->p != J->end)
+        return trpt__json_fail(J, TRPT_E_SYNTAX, TRPT_RFC_JSON, NULL,
+                               "trailing characters after the report");
+    if (!(seen & 2u))
+        return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_METADATA, "date-range",
+                               "required member missing");
+    if (!(seen & 16u))
+        return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_SCHEMA, "policies",
+                               "required member missing");
+    static const int opt_ids[] = { 0, 2, 3 };
+    for (int i = 0; i < 3; i++)
+        if (!(seen & (1u << opt_ids[i])) &&
+            (rc = warn(r, "field-missing", TRPT_RFC_METADATA, top_keys[opt_ids[i]].name,
+                       "required member missing")))
+            return rc;
+    return extra_finish(r, 0, &rep->extra, &rep->nextra);
+}
+
+static void rp_free(rp *r)
+{
+    trpt_ctx *ctx = J->ctx;
+    trpt__vec_free(ctx, &r->warnings);
+    trpt__vec_free(ctx, &r->pols);
+    trpt__vec_free(ctx, &r->fails);
+    trpt__vec_free(ctx, &r->strs);
+    trpt__vec_free(ctx, &r->extra);
+    trpt__json_done(J);
+}
+
+int trpt_parse_report(trpt_ctx *ctx, const void *data, size_t len, const trpt_parse_opts *opts,
+                      trpt_report *out, trpt_error *err)
+{
+    if (!ctx || !out || (!data && len))
+        return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL argument");
+    memset(out, 0, sizeof *out);
+    if (len > ctx->limits.max_input)
+        return trpt__fail(err, TRPT_E_LIMIT, TRPT_NO_OFFSET, NULL, NULL,
+                          "input of %zu bytes exceeds max_input (%zu)", len,
+                          ctx->limits.max_input);
+    const char *buf = data ? data : "";
+    if (len >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b) {
+        trpt_str z;
+        int rc = trpt_gunzip(ctx, data, len, &z, err);
+        if (rc) return rc;
+        buf = z.ptr;
+        len = z.len;
+    }
+    rp r = {
+        .r = out,
+        .strict = opts && opts->strict,
+        .max_warnings = ctx->limits.max_warnings,
+        .warnings = { .elem = sizeof(trpt_warning) },
+        .pols = { .elem = sizeof(trpt_policy_result) },
+        .fails = { .elem = sizeof(trpt_failure) },
+        .strs = { .elem = sizeof(trpt_str) },
+        .extra = { .elem = sizeof(trpt_kv) },
+    };
+    trpt__json_init(&r.j, ctx, buf, len, err);
+    int rc = parse_top(&r);
+    if (!rc) {
+        out->npolicies = r.pols.len;
+        out->policies = trpt__vec_finish(ctx, &r.pols);
+        out->nwarnings = r.warnings.len;
+        out->warnings = trpt__vec_finish(ctx, &r.warnings);
+        if ((out->npolicies && !out->policies) || (out->nwarnings && !out->warnings))
+            rc = trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    }
+    rp_free(&r);
+    if (rc) memset(out, 0, sizeof *out);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* Report internals shared with the e-mail parser (report_email work). */
+#ifndef TRPT_REPORT_INTERNAL_H
+#define TRPT_REPORT_INTERNAL_H
+
+#include "internal.h"
+
+/* RFC sections cited by report warnings and errors (static strings). */
+#define TRPT_RFC_METADATA  "RFC 8460 §4.1"
+#define TRPT_RFC_POLICY    "RFC 8460 §4.2"
+#define TRPT_RFC_COUNTS    "RFC 8460 §4.3"
+#define TRPT_RFC_RESULTS   "RFC 8460 §4.4"
+#define TRPT_RFC_SCHEMA    "RFC 8460 §4.5"
+#define TRPT_RFC_DELIVERY  "RFC 8460 §5.3"
+#define TRPT_RFC_JSON      "RFC 8259"
+#define TRPT_RFC_DATETIME  "RFC 3339 §5.6"
+
+/* Appends a warning (code, path, rfc, printf message; all copied into the
+ * ctx arena) to an already-parsed report r. In strict mode (opts->strict)
+ * nothing is appended: err is filled with TRPT_E_STRICT, the same path and
+ * rfc, and TRPT_E_STRICT is returned. Past limits.max_warnings the warning
+ * is only counted in r->nwarnings_dropped. Returns TRPT_OK, TRPT_E_STRICT
+ * or TRPT_E_NOMEM. code/rfc should be static strings (they are kept as is). */
+TRPT_HIDDEN int trpt__report_warn(trpt_ctx *ctx, trpt_report *r, const trpt_parse_opts *opts,
+                                  const char *code, const char *path, const char *rfc,
+                                  trpt_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+
+/* Parses RFC 3339 date-time s into epoch seconds (UTC). Returns 0 on a full
+ * RFC 3339 date-time, 1 when it is valid but lacks the zone (read as UTC),
+ * -1 when malformed. */
+TRPT_HIDDEN int trpt__datetime_parse(const char *s, size_t len, int64_t *epoch);
+
+#endif

@@ -1,0 +1,179 @@
+/* trpt_gunzip: bombs, ratio, truncation, multi-member, lying trailers,
+ * cached inflater reuse. */
+#include "tap.h"
+#include "internal.h"
+
+#include <zlib.h>
+
+typedef struct counter {
+    size_t cur, peak, allocs;
+} counter;
+
+static void *counting_alloc(void *ud, void *p, size_t osize, size_t nsize)
+{
+    counter *c = ud;
+    size_t *h = p ? (size_t *)p - 2 : NULL;
+    (void)osize;
+    if (nsize == 0) {
+        if (h) {
+            c->cur -= h[0];
+            free(h);
+        }
+        return NULL;
+    }
+    size_t old = h ? h[0] : 0;
+    size_t *n = realloc(h, nsize + 2 * sizeof(size_t));
+    if (!n) return NULL;
+    n[0] = nsize;
+    c->cur = c->cur - old + nsize;
+    if (c->cur > c->peak) c->peak = c->cur;
+    c->allocs++;
+    return n + 2;
+}
+
+/* gzip of in[0..n) into a malloc'd buffer. */
+static unsigned char *gz(const void *in, size_t n, size_t *outn)
+{
+    size_t cap = compressBound((uLong)n) + 64;
+    unsigned char *out = malloc(cap);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    deflate(&z, Z_FINISH);
+    *outn = z.total_out;
+    deflateEnd(&z);
+    return out;
+}
+
+static const char TEXT[] = "{\"organization-name\":\"Example\",\"policies\":[]}";
+
+int main(void)
+{
+    (void)tap_slurp;
+    (void)tap_real_corpus;
+    counter cnt = { 0, 0, 0 };
+    trpt_ctx *ctx = trpt_ctx_new(counting_alloc, &cnt, NULL);
+    trpt_str out;
+    trpt_error e;
+    size_t zl;
+    unsigned char *z = gz(TEXT, strlen(TEXT), &zl);
+
+    is_int(trpt_gunzip(ctx, z, zl, &out, &e), TRPT_OK, "small member");
+    is_str(out.ptr, out.len, TEXT, "round trip");
+    ok(out.ptr[out.len] == '\0', "output is NUL-terminated");
+    void *inflater = ctx->inflater;
+    ok(inflater != NULL, "inflater cached in the ctx");
+    size_t allocs = cnt.allocs;
+    trpt_ctx_reset(ctx);
+    is_int(trpt_gunzip(ctx, z, zl, &out, &e), TRPT_OK, "second call");
+    ok(ctx->inflater == inflater, "same inflater reused");
+    ok(cnt.allocs == allocs, "no allocation on reuse (%zu new)", cnt.allocs - allocs);
+
+    /* Multi-member (RFC 1952 §2.2): concatenated output; ISIZE of the last
+     * member is short, so the buffer must grow. */
+    size_t z2l;
+    unsigned char *z2 = gz("second", 6, &z2l);
+    unsigned char *mm = malloc(zl + z2l);
+    memcpy(mm, z2, z2l);
+    memcpy(mm + z2l, z, zl);
+    is_int(trpt_gunzip(ctx, mm, zl + z2l, &out, &e), TRPT_OK, "two members");
+    ok(out.len == 6 + strlen(TEXT) && memcmp(out.ptr, "second", 6) == 0 &&
+           memcmp(out.ptr + 6, TEXT, strlen(TEXT)) == 0,
+       "members concatenated");
+    free(mm);
+
+    /* Every truncation fails cleanly. */
+    int bad = 0;
+    for (size_t cut = 0; cut < zl; cut++) {
+        int rc = trpt_gunzip(ctx, z, cut, &out, &e);
+        if (rc != TRPT_E_GZIP) bad++;
+    }
+    ok(bad == 0, "all %zu truncations give TRPT_E_GZIP (%d did not)", zl, bad);
+    /* Every single-byte corruption fails cleanly or decodes (CRC catches most). */
+    bad = 0;
+    for (size_t i = 0; i < zl; i++) {
+        unsigned char *c = malloc(zl);
+        memcpy(c, z, zl);
+        c[i] ^= 0xff;
+        int rc = trpt_gunzip(ctx, c, zl, &out, &e);
+        if (rc != TRPT_E_GZIP && rc != TRPT_OK) bad++;
+        free(c);
+    }
+    ok(bad == 0, "byte flips give TRPT_E_GZIP or OK, nothing else");
+    is_int(trpt_gunzip(ctx, z, zl, &out, &e), TRPT_OK, "inflater still good after errors");
+
+    unsigned char *tg = malloc(zl + 3);
+    memcpy(tg, z, zl);
+    memcpy(tg + zl, "xyz", 3);
+    is_int(trpt_gunzip(ctx, tg, zl + 3, &out, &e), TRPT_E_GZIP, "trailing garbage");
+    ok(strstr(e.message, "trailing") != NULL, "says trailing: %s", e.message);
+    free(tg);
+    is_int(trpt_gunzip(ctx, TEXT, strlen(TEXT), &out, &e), TRPT_E_GZIP, "plain JSON is not gzip");
+    is_int(trpt_gunzip(ctx, "\x1f\x8b", 2, &out, &e), TRPT_E_GZIP, "magic only");
+    is_int(trpt_gunzip(NULL, z, zl, &out, &e), TRPT_E_ARG, "NULL ctx");
+    is_int(trpt_gunzip(ctx, NULL, 5, &out, &e), TRPT_E_ARG, "NULL data");
+    is_int(trpt_gunzip(ctx, z, zl, NULL, &e), TRPT_E_ARG, "NULL out");
+
+    size_t ezl;
+    unsigned char *ez = gz("", 0, &ezl);
+    is_int(trpt_gunzip(ctx, ez, ezl, &out, &e), TRPT_OK, "empty member");
+    is_int(out.len, 0, "empty output");
+    free(ez);
+
+    /* Lying ISIZE: a small file claiming 4 GiB must not allocate it. */
+    unsigned char *lie = malloc(zl);
+    memcpy(lie, z, zl);
+    memset(lie + zl - 4, 0xff, 4);
+    trpt_ctx_free(ctx);
+    cnt = (counter){ 0, 0, 0 };
+    ctx = trpt_ctx_new(counting_alloc, &cnt, NULL);
+    is_int(trpt_gunzip(ctx, lie, zl, &out, &e), TRPT_E_GZIP, "ISIZE that lies (zlib checks it)");
+    ok(cnt.peak < ((size_t)3 << 20), "peak %zu bytes, not 4 GiB", cnt.peak);
+    free(lie);
+
+    /* Bombs: 8 MiB of zeros is ~8 KiB of gzip, a ratio of ~1000. */
+    size_t bn = (size_t)8 << 20, bzl;
+    char *zeros = calloc(1, bn);
+    unsigned char *bomb = gz(zeros, bn, &bzl);
+    trpt_ctx_free(ctx);
+    cnt = (counter){ 0, 0, 0 };
+    ctx = trpt_ctx_new(counting_alloc, &cnt, NULL);
+    is_int(trpt_gunzip(ctx, bomb, bzl, &out, &e), TRPT_E_LIMIT, "ratio bomb (default max_ratio 200)");
+    ok(strstr(e.message, "max_ratio") != NULL, "names max_ratio: %s", e.message);
+    ok(cnt.peak < ((size_t)4 << 20), "stopped at the cap: peak %zu bytes", cnt.peak);
+    trpt_limits lim;
+    trpt_limits_default(&lim);
+    lim.max_ratio = 0; /* off */
+    lim.max_decompressed = (size_t)4 << 20;
+    trpt_ctx_set_limits(ctx, &lim);
+    is_int(trpt_gunzip(ctx, bomb, bzl, &out, &e), TRPT_E_LIMIT, "over max_decompressed");
+    ok(strstr(e.message, "max_decompressed") != NULL, "names max_decompressed: %s", e.message);
+    lim.max_decompressed = bn;
+    trpt_ctx_set_limits(ctx, &lim);
+    is_int(trpt_gunzip(ctx, bomb, bzl, &out, &e), TRPT_OK, "exactly max_decompressed is fine");
+    ok(out.len == bn, "all %zu bytes", bn);
+    lim.max_decompressed = bn - 1;
+    trpt_ctx_set_limits(ctx, &lim);
+    is_int(trpt_gunzip(ctx, bomb, bzl, &out, &e), TRPT_E_LIMIT, "one byte over max_decompressed");
+    /* The first MiB is free of the ratio check. */
+    trpt_limits_default(&lim);
+    trpt_ctx_set_limits(ctx, &lim);
+    size_t mzl;
+    unsigned char *mib = gz(zeros, (size_t)1 << 20, &mzl);
+    is_int(trpt_gunzip(ctx, mib, mzl, &out, &e), TRPT_OK, "1 MiB of zeros passes the ratio check");
+    lim.max_input = mzl - 1;
+    trpt_ctx_set_limits(ctx, &lim);
+    is_int(trpt_gunzip(ctx, mib, mzl, &out, &e), TRPT_E_LIMIT, "max_input");
+    free(mib);
+    free(bomb);
+    free(zeros);
+    free(z);
+    free(z2);
+    trpt_ctx_free(ctx);
+    ok(cnt.cur == 0, "everything freed (%zu bytes left)", cnt.cur);
+    return done_testing();
+}
