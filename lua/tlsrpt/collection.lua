@@ -17,8 +17,13 @@
 -- reports from one sender repeat the same MX and IPs day after day). This
 -- keeps a million rows in a few tens of MB and lets filters run per report,
 -- policy or detail instead of per row.
+local hostname = require "tlsrpt.hostname"
+local json = require "tlsrpt.json"
+
 local M = {}
 M.__index = M
+
+local norm_host = hostname.normalize
 
 -- Fields a query can filter and group on, and the level each lives at.
 local LEVEL = {
@@ -40,8 +45,8 @@ local DETAIL_FIELDS = {
   "result_type", "sending_mta_ip", "receiving_mx_hostname", "receiving_mx_helo",
   "receiving_ip", "failure_reason_code", "additional_information",
 }
--- Host names compare case-insensitively without a trailing dot (RFC 4343),
--- so "Example.COM." and "example.com" roll up together.
+-- Host names compare case-insensitively without a trailing dot (RFC 4343,
+-- hostname.normalize), so "Example.COM." and "example.com" roll up together.
 local HOSTNAME = { policy_domain = true, receiving_mx_hostname = true }
 M.fields = FIELD_ORDER
 
@@ -79,12 +84,6 @@ end
 function M.rfc3339(epoch)
   local y, mo, d, h, mi, s = M.utc(epoch)
   return string.format("%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s)
-end
-
-local function norm_host(s)
-  s = s:lower()
-  if s:sub(-1) == "." then s = s:sub(1, -2) end
-  return s
 end
 
 -- Identity of a report for deduplication. RFC 8460 §4.4 makes report-id
@@ -643,7 +642,6 @@ end
 function M.to_jsonl(self_or_rows, rows, columns)
   if getmetatable(self_or_rows) ~= M then rows, columns = self_or_rows, rows end
   check_rows(rows, "to_jsonl")
-  local json = require "tlsrpt.json"
   local cols = columns_of(rows, columns)
   local out = {}
   for i, row in ipairs(rows) do
@@ -662,7 +660,7 @@ end
 -- quote, CR or LF quoted with inner quotes doubled; a missing value is empty.
 local function csv_field(v)
   if v == nil then return "" end
-  if type(v) == "number" then return require("tlsrpt.json").number(v) end
+  if type(v) == "number" then return json.number(v) end
   v = tostring(v)
   if v:find('[,"\r\n]') then return '"' .. v:gsub('"', '""') .. '"' end
   return v

@@ -1,0 +1,141 @@
+-- tlsrpt.check: the checklist of a domain's TLS-RPT and MTA-STS setup
+-- behind `tlsrpt check`.
+--
+--   check.domain(domain, resolver, policy_text, policy_err) -> lines, failed
+--       lines: list of { mark, text }, mark "✓" passed, "✗" failed, "!" advice
+--   check.fetch_policy(domain) -> policy text | nil, message (uses curl)
+--
+-- resolver: a tlsrpt.resolver object or a tlsrpt.offline_dns one.
+local fsutil = require "tlsrpt.fsutil"
+local shell = require "tlsrpt.shell"
+
+local M = {}
+
+local fmt = string.format
+
+-- RFC 8461 §3.3 suggests 64 KiB as the most a policy may hold.
+local MAX_POLICY = 65536
+
+-- Fetches the policy with curl (RFC 8461 §3.3: HTTPS only, no redirects,
+-- 200 with text/plain). Returns text, or nil, message.
+function M.fetch_policy(domain)
+  if not shell.ok("command -v curl >/dev/null 2>&1") then
+    return nil, "curl is not installed (use --policy FILE)"
+  end
+  local url = "https://mta-sts." .. domain .. "/.well-known/mta-sts.txt"
+  local tmp, errf = os.tmpname(), os.tmpname()
+  -- domain passed hostname.is_domain, so it is only letters, digits, '-' and '.'
+  local p = io.popen("curl -sS --proto =https --max-time 15 --max-filesize " .. MAX_POLICY .. " -o "
+    .. shell.quote(tmp) .. " -w '%{http_code} %{content_type}' " .. shell.quote(url)
+    .. " 2>" .. shell.quote(errf))
+  local status = p and p:read("*a") or ""
+  if p then p:close() end
+  local code, ctype = status:match("^(%d%d%d) ?(.*)$")
+  local body = fsutil.read_file(tmp, MAX_POLICY)
+  local cerr = (fsutil.read_file(errf, 4096) or ""):gsub("%s+$", "")
+  os.remove(tmp)
+  os.remove(errf)
+  if code ~= "200" then
+    local why = cerr ~= "" and cerr or ("HTTP status " .. tostring(code))
+    return nil, fmt("GET %s: %s (RFC 8461 §3.3)", url, why)
+  end
+  if not (ctype or ""):lower():match("^text/plain") then
+    return nil, fmt("GET %s: Content-Type %q, RFC 8461 §3.2 requires text/plain", url, ctype or "")
+  end
+  return body or ""
+end
+
+-- "what: message [code]", without the name the resolver already put in
+-- front, with the RFC section unless the message names one.
+local function problem(what, name, msg, code, rfc)
+  msg = tostring(msg)
+  if name and msg:sub(1, #name + 2) == name .. ": " then msg = msg:sub(#name + 3) end
+  if rfc and not msg:find("(RFC", 1, true) then msg = msg .. " (" .. rfc .. ")" end
+  return fmt("%s: %s [%s]", what, msg, tostring(code))
+end
+
+-- Runs the checks; returns the list of { mark, text } lines and whether
+-- any failed. policy_text: the policy, or nil and policy_err saying why not.
+function M.domain(domain, resolver, policy_text, policy_err)
+  local t = require "tlsrpt"
+  local lines, failed = {}, false
+  local function add(mark, text)
+    lines[#lines + 1] = { mark, text }
+    if mark == "✗" then failed = true end
+  end
+
+  local name = "_smtp._tls." .. domain
+  local rec, msg, code = resolver:tlsrpt(domain)
+  if rec then
+    local targets = {}
+    for _, u in ipairs(rec.rua or {}) do targets[#targets + 1] = u.uri or u.target end
+    add("✓", fmt("TLS-RPT record at %s: reports go to %s", name, table.concat(targets, ", ")))
+  else
+    add("✗", problem("TLS-RPT record at " .. name, name, msg, code, "RFC 8460 §3"))
+  end
+
+  local sts
+  name = "_mta-sts." .. domain
+  sts, msg, code = resolver:sts(domain)
+  if sts then
+    add("✓", fmt("MTA-STS record at %s: id=%s", name, tostring(sts.id)))
+  else
+    add("✗", problem("MTA-STS record at " .. name, name, msg, code, "RFC 8461 §3.1"))
+  end
+
+  local policy
+  if policy_text then
+    local pmsg, pcode
+    policy, pmsg, pcode = t.parse_sts_policy(policy_text)
+    if policy then
+      local max_age = tonumber(policy.max_age) or 0
+      add("✓", fmt("MTA-STS policy: mode %s, max_age %d, mx %s", tostring(policy.mode), max_age,
+        table.concat(policy.mx or {}, ", ")))
+      if policy.mode == "testing" then
+        add("!", "policy mode is testing: failures are reported but not enforced (RFC 8461 §5)")
+      elseif policy.mode == "none" then
+        add("!", "policy mode is none: senders treat the domain as having no policy (RFC 8461 §5)")
+      end
+      if max_age < 604800 then
+        add("!", fmt("max_age %d is under a week; RFC 8461 §3.2 expects weeks or more", max_age))
+      end
+    else
+      add("✗", problem("MTA-STS policy", nil, pmsg, pcode, "RFC 8461 §3.2"))
+    end
+  else
+    add("✗", "MTA-STS policy: " .. tostring(policy_err))
+  end
+
+  local mxs
+  mxs, msg, code = resolver:mx(domain)
+  if not mxs then
+    add("✗", problem("MX records of " .. domain, domain, msg, code))
+  elseif #mxs == 0 then
+    add("✗", fmt("MX records of %s: none (mail goes to the domain's address records)", domain))
+  elseif #mxs == 1 and (mxs[1].host == "." or mxs[1].host == "") then
+    add("!", fmt("%s has a null MX (RFC 7505): it accepts no mail, MTA-STS is moot", domain))
+  else
+    local names = {}
+    for i, m in ipairs(mxs) do names[i] = m.host end
+    add("✓", fmt("MX records of %s: %s", domain, table.concat(names, ", ")))
+    if policy then
+      local used = {}
+      for _, m in ipairs(mxs) do
+        if t.sts_mx_match(policy, m.host) then
+          add("✓", fmt("MX %s matches the policy", m.host))
+        else
+          add("✗", fmt("MX %s is not covered by the policy's mx patterns (RFC 8461 §4.1)", m.host))
+        end
+        for _, pat in ipairs(policy.mx or {}) do
+          if t.mx_pattern_match(pat, m.host) then used[pat] = true end
+        end
+      end
+      for _, pat in ipairs(policy.mx or {}) do
+        if not used[pat] then add("!", fmt("policy mx pattern %s matches no MX record", pat)) end
+      end
+    end
+  end
+  return lines, failed
+end
+
+return M
