@@ -1,0 +1,55 @@
+-- Versioned rock: built from the release tarball made by
+-- `make -f rockspec/rock.mk rock-dist` (top-level dir tlsrpt-0.1.0/).
+rockspec_format = "3.0"
+package = "tlsrpt"
+version = "0.1.0-1"
+source = {
+   url = "https://github.com/tlsrpt/tlsrpt/releases/download/v0.1.0/tlsrpt-0.1.0.tar.gz",
+   dir = "tlsrpt-0.1.0",
+}
+description = {
+   summary = "SMTP TLS Reporting (RFC 8460) and MTA-STS (RFC 8461) for Lua and LuaJIT",
+   detailed = [[
+Parses and generates TLS-RPT reports (JSON, gzip, report e-mails), parses
+TLS-RPT and MTA-STS TXT records and MTA-STS policy files, and looks them up
+in the DNS. A hardened C core (caps on size, depth and counts) with a Lua
+binding for Lua 5.1-5.4 and LuaJIT (rspamd), plus the `tlsrpt` command.
+]],
+   homepage = "https://github.com/tlsrpt/tlsrpt",
+   license = "MIT",
+   labels = { "email", "smtp", "tls", "mta-sts", "rspamd" },
+}
+dependencies = {
+   "lua >= 5.1, < 5.5",
+}
+external_dependencies = {
+   JANSSON = { header = "jansson.h" },
+   ZLIB = { header = "zlib.h" },
+   LDNS = { header = "ldns/ldns.h" },
+}
+build = {
+   -- "make" drives the project's own Makefile (source globs), see rockspec/rock.mk.
+   type = "make",
+   makefile = "rockspec/rock.mk",
+   build_target = "rock-build",
+   install_target = "rock-install",
+   variables = {
+      CC = "$(CC)",
+      CFLAGS = "$(CFLAGS)",
+      LIBFLAG = "$(LIBFLAG)",
+      LUA_INCDIR = "$(LUA_INCDIR)",
+      JANSSON_INCDIR = "$(JANSSON_INCDIR)",
+      JANSSON_LIBDIR = "$(JANSSON_LIBDIR)",
+      ZLIB_INCDIR = "$(ZLIB_INCDIR)",
+      ZLIB_LIBDIR = "$(ZLIB_LIBDIR)",
+      LDNS_INCDIR = "$(LDNS_INCDIR)",
+      LDNS_LIBDIR = "$(LDNS_LIBDIR)",
+   },
+   install_variables = {
+      INST_LIBDIR = "$(LIBDIR)",
+      INST_LUADIR = "$(LUADIR)",
+   },
+   install = {
+      bin = { tlsrpt = "bin/tlsrpt" },
+   },
+}
