@@ -93,3 +93,4 @@ clean:
 
 -include fuzz/fuzz.mk
 -include bench/bench.mk
+include rockspec/rock.mk
