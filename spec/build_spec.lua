@@ -1,17 +1,18 @@
 -- Report generation: tlsrpt.builder / tlsrpt.generate (RFC 8460 §4, §5).
 local tlsrpt = require "tlsrpt"
 local vectors = require "spec.helpers.vectors"
+local files = require "spec.helpers.files"
+local corpus = require "spec.helpers.corpus"
 
-local SHARED = os.getenv("TLSRPT_SHARED")
-if not SHARED or SHARED == "" then SHARED = "../shared" end
-local REPORTS = SHARED .. "/corpus/real/reports"
+local REPORTS = corpus.path("reports")
+local slurp = files.slurp
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local d = f:read("*a")
-  f:close()
-  return d
+-- A vector that expects an error: nil, its code, and a message that starts
+-- with "<path>:" when the vector names the path.
+local function check_error(v, res, msg, code)
+  assert.is_nil(res)
+  assert.are.equal(v.code, code)
+  if v.assert.path then assert.are.equal(v.assert.path .. ":", msg:sub(1, #v.assert.path + 1)) end
 end
 
 local RFC_STRINGS = { "version: STSv1", "mode: testing", "mx: *.mail.company-y.example", "max_age: 86400" }
@@ -107,9 +108,7 @@ describe("tlsrpt.builder", function()
         if v.ok then
           assert.are.equal(1, h, msg)
         else
-          assert.is_nil(h)
-          assert.are.equal(v.code, code)
-          if v.assert.path then assert.are.equal(v.assert.path .. ":", msg:sub(1, #v.assert.path + 1)) end
+          check_error(v, h, msg, code)
         end
       end)
     end
@@ -129,9 +128,7 @@ describe("tlsrpt.builder", function()
         if v.ok then
           assert.is_true(ok, msg)
         else
-          assert.is_nil(ok)
-          assert.are.equal(v.code, code)
-          if v.assert.path then assert.are.equal(v.assert.path .. ":", msg:sub(1, #v.assert.path + 1)) end
+          check_error(v, ok, msg, code)
         end
       end)
     end
@@ -338,23 +335,21 @@ describe("tlsrpt.builder", function()
 end)
 
 describe("round trip over the real corpus", function()
-  local files = {}
-  local present = slurp(SHARED .. "/corpus/real/SOURCES.md") ~= nil
+  local reports = {}
+  local present = corpus.dir() ~= nil
   if present then
-    local p = io.popen('ls "' .. REPORTS .. '"')
-    for name in p:lines() do
-      if name:match("%.json$") or name:match("%.json%.gz$") or name:match("%.eml$") then files[#files + 1] = name end
-    end
-    p:close()
+    reports = files.ls(REPORTS, function(name)
+      return name:match("%.json$") or name:match("%.json%.gz$") or name:match("%.eml$")
+    end)
   end
 
   it("finds the corpus", function()
-    if not present then return pending("real corpus not found (set TLSRPT_SHARED)") end
-    assert.is_true(#files > 0)
+    if not present then return pending(corpus.SKIP) end
+    assert.is_true(#reports > 0)
   end)
 
   local valid = 0
-  for _, name in ipairs(files) do
+  for _, name in ipairs(reports) do
     local data = slurp(REPORTS .. "/" .. name)
     local x
     if name:match("%.eml$") then x = tlsrpt.parse_report_email(data) else x = tlsrpt.parse_report(data) end
@@ -381,7 +376,43 @@ describe("round trip over the real corpus", function()
   end
 
   it("round-trips at least 5 RFC-valid reports", function()
-    if not present then return pending("real corpus not found (set TLSRPT_SHARED)") end
+    if not present then return pending(corpus.SKIP) end
     assert.is_true(valid >= 5, "only " .. valid)
+  end)
+end)
+
+-- Security review: field values must stay anchored while C holds pointers
+-- into them. Values an __index metamethod makes up are anchored nowhere, so
+-- the builder reads fields raw (the strings stay alive in the table itself);
+-- these used to be heap-use-after-free (ASan).
+describe("review: fields are read raw, not through __index", function()
+  local function proxy(fields)
+    return setmetatable({}, { __index = function(_, k)
+      collectgarbage()
+      collectgarbage()
+      local v = fields[k]
+      -- a fresh string (long ones are not interned), referenced by nothing
+      if type(v) == "string" then return (v .. "!"):sub(1, -2) end
+      return v
+    end })
+  end
+
+  it("builder metadata from a proxy table is absent, not freed memory", function()
+    local b, msg, code = tlsrpt.builder(proxy {
+      organization_name = ("o"):rep(100), contact_info = ("c"):rep(100), report_id = ("r"):rep(100),
+      start_datetime = 0, end_datetime = 86400 })
+    assert.is_nil(b)
+    assert.are.equal("field", code)
+    assert.truthy(msg:find("start_datetime is required", 1, true))
+  end)
+
+  it("generate with a proxy policy reads no freed strings", function()
+    local r = { organization_name = "o", contact_info = "c@d.example", report_id = "r",
+                date_range = { start_datetime = "2024-01-01T00:00:00Z", end_datetime = "2024-01-02T00:00:00Z" },
+                policies = { { policy = proxy { policy_type = "sts", policy_domain = ("d"):rep(60) .. ".example" } } } }
+    local j, msg, code = tlsrpt.generate(r)
+    assert.is_nil(j)
+    assert.are.equal("field", code)
+    assert.truthy(msg:find("policy-type", 1, true))
   end)
 end)

@@ -109,6 +109,7 @@ size_t trpt_ctx_bytes(const trpt_ctx *ctx) { return ctx->bytes; }
 
 void *trpt_ctx_alloc(trpt_ctx *ctx, size_t n)
 {
+    if (n > SIZE_MAX - (ALIGN - 1)) return NULL; /* rounding up would wrap to 0 */
     n = (n + (ALIGN - 1)) & ~(size_t)(ALIGN - 1);
     if (n == 0) n = ALIGN;
     if (TRPT_LIKELY((size_t)(ctx->end - ctx->cur) >= n)) {

@@ -213,6 +213,11 @@ static int render_email(trpt_builder *b, const trpt_email_opts *o, bld_buf *m, t
             return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, "RFC 5322 §3.6.4", "message_id",
                               "message_id must look like id-left@id-right");
     }
+    /* A generated "Message-ID: <report-id@submitter>" must fit one line too. */
+    if (!mid && rid.len + sub.len > MAX_HEADER_VALUE)
+        return trpt__fail(err, TRPT_E_LIMIT, TRPT_NO_OFFSET, "RFC 5322 §2.1.1", "message_id",
+                          "report-id and submitter exceed %d bytes together: too long for a "
+                          "generated Message-ID, pass message_id", MAX_HEADER_VALUE);
     if (o->boundary && !boundary_ok(o->boundary))
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, "RFC 2046 §5.1.1", "boundary",
                           "boundary must be 1-70 characters from [A-Za-z0-9'()+_,-./:=?]");

@@ -69,12 +69,14 @@ static size_t word(trpt_ctx *ctx, const char *p, size_t n, char *o, size_t *olen
     char enc = (char)trpt__lower((unsigned char)p[i + 1]);
     if (enc != 'b' && enc != 'q') return 0;
     size_t t0 = i + 3, t = t0;
-    /* Encoded text: no whitespace, ends at "?=". */
-    while (t + 1 < n && !(p[t] == '?' && p[t + 1] == '=')) {
+    /* Encoded text: no whitespace and no "?" (RFC 2047 §2), ends at "?=".
+     * Stopping at the first "?" keeps the scans linear: one never runs
+     * past the next word's start. */
+    while (t < n && p[t] != '?') {
         if (p[t] == ' ' || p[t] == '\t' || p[t] == '\r' || p[t] == '\n') return 0;
         t++;
     }
-    if (t + 1 >= n) return 0;
+    if (t + 1 >= n || p[t + 1] != '=') return 0;
     size_t end = t + 2;
 
     const unsigned char *bytes;

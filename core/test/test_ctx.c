@@ -1,18 +1,9 @@
 /* Arena, limits and error helpers. */
 #include "tap.h"
 #include "trpt.h"
+#include "testutil.h"
 
 #include <stdint.h>
-
-static size_t live; /* bytes held through the counting allocator */
-
-static void *counting(void *ud, void *p, size_t osize, size_t nsize)
-{
-    (void)ud;
-    live += nsize - osize;
-    if (nsize == 0) { free(p); return NULL; }
-    return realloc(p, nsize);
-}
 
 int main(void)
 {
@@ -20,7 +11,8 @@ int main(void)
     trpt_limits_default(&lim);
     ok(lim.max_depth > 0 && lim.max_input > 0 && lim.max_ratio > 0, "default limits are set");
 
-    trpt_ctx *ctx = trpt_ctx_new(counting, NULL, NULL);
+    tu_alloc al = { -1, 0 }; /* counts the bytes, fails nothing */
+    trpt_ctx *ctx = trpt_ctx_new(tu_alloc_fn, &al, NULL);
     ok(ctx != NULL, "ctx_new with a custom allocator");
     is_int(trpt_ctx_limits(ctx)->max_depth, lim.max_depth, "NULL limits means defaults");
 
@@ -32,13 +24,13 @@ int main(void)
     memset(big, 1, 10 << 20);
     ok(trpt_ctx_bytes(ctx) >= (10u << 20), "ctx_bytes counts the arena");
     trpt_ctx_reset(ctx);
-    size_t after_reset = live;
+    long long after_reset = al.live;
     int all = 1;
     for (int i = 0; i < 1000; i++) all &= trpt_ctx_alloc(ctx, 100) != NULL;
     ok(all, "1000 small allocations after reset");
-    ok(live == after_reset, "reset keeps the largest block for reuse (no new allocations)");
+    ok(al.live == after_reset, "reset keeps the largest block for reuse (no new allocations)");
     trpt_ctx_free(ctx);
-    is_int(live, 0, "ctx_free returns every byte to the allocator");
+    is_int(al.live, 0, "ctx_free returns every byte to the allocator");
 
     is_str(trpt_code_name(TRPT_E_LIMIT), strlen(trpt_code_name(TRPT_E_LIMIT)), "limit", "code names");
     is_str(trpt_code_name(-1), strlen(trpt_code_name(-1)), "unknown", "out-of-range code name");
@@ -47,5 +39,12 @@ int main(void)
     ok(trpt_policy_type_name(TRPT_POLICY_NO_POLICY_FOUND) &&
            strcmp(trpt_policy_type_name(TRPT_POLICY_NO_POLICY_FOUND), "no-policy-found") == 0,
        "policy type name");
+
+    /* Security review: a size near SIZE_MAX must fail, not wrap to a
+     * 16-byte block when rounded up to the alignment. */
+    ctx = trpt_ctx_new(NULL, NULL, NULL);
+    ok(ctx && trpt_ctx_alloc(ctx, SIZE_MAX) == NULL, "ctx_alloc(SIZE_MAX) fails");
+    ok(ctx && trpt_ctx_alloc(ctx, SIZE_MAX - 8) == NULL, "ctx_alloc(SIZE_MAX - 8) fails");
+    trpt_ctx_free(ctx);
     return done_testing();
 }

@@ -484,6 +484,41 @@ static void test_limits(void)
     trpt_ctx_set_limits(ctx, NULL);
 }
 
+/* ------------------------------------------ security review regressions */
+
+/* Many "=?cs?b?" starts with no "?=" until the very end: every start used to
+ * scan (and base64- or Q-decode into a fresh arena block) the rest of the
+ * value, so a 64 KiB Subject took ~150 MB and 1 MiB tens of GB. */
+static void test_review_rfc2047_linear(void)
+{
+    static const char *const units[] = { "=?utf-8?b?A", "=?utf-8?q?a=" };
+    for (size_t u = 0; u < 2; u++) {
+        size_t n = 65536, ul = strlen(units[u]), k = 0;
+        char *s = malloc(n + 2);
+        if (!s) return;
+        while (k + ul <= n) {
+            memcpy(s + k, units[u], ul);
+            k += ul;
+        }
+        memcpy(s + k, "?=", 2);
+        k += 2;
+        trpt_ctx *c = trpt_ctx_new(NULL, NULL, NULL);
+        trpt_str o;
+        trpt_error e;
+        int rc = c ? trpt__rfc2047_decode(c, (trpt_str){ s, k }, &o, &e) : TRPT_E_NOMEM;
+        ok(rc == TRPT_OK && o.len == k && memcmp(o.ptr, s, k) == 0,
+           "%s... without '?=' between the starts is kept as written", units[u]);
+        ok(c && trpt_ctx_bytes(c) < 16 * k, "and decoding it takes linear memory (%zu bytes for %zu)",
+           c ? trpt_ctx_bytes(c) : 0, k);
+        trpt_ctx_free(c);
+        free(s);
+    }
+    trpt_str o;
+    trpt_error e;
+    int rc = trpt__rfc2047_decode(ctx, STR("=?utf-8?q?a?b?="), &o, &e);
+    ok(rc == TRPT_OK && str_is(o, "=?utf-8?q?a?b?="), "'?' inside encoded text is no word (RFC 2047 section 2)");
+}
+
 int main(void)
 {
     (void)tap_slurp; /* tap.h helpers this suite does not need */
@@ -498,6 +533,7 @@ int main(void)
     test_rptname();
     test_walk();
     test_limits();
+    test_review_rfc2047_linear();
     trpt_ctx_free(ctx);
     return done_testing();
 }

@@ -64,11 +64,20 @@ static int bad_value(lua_State *L, int code, const char *path, const char *msg)
 
 /* ------------------------------------------------------- field readers */
 
+/* Pushes t[key] read raw (t an absolute index): C keeps pointers into the
+ * strings read, and only the table anchors them; a value made up by an
+ * __index metamethod would be collected while still in use. */
+static void rawfield(lua_State *L, int t, const char *key)
+{
+    lua_pushstring(L, key);
+    lua_rawget(L, t);
+}
+
 /* t[key] as a string slice, {NULL,0} when nil; anything else raises. */
 static trpt_str opt_str(lua_State *L, int t, const char *key)
 {
     trpt_str s = { NULL, 0 };
-    lua_getfield(L, t, key);
+    rawfield(L, t, key);
     if (lua_type(L, -1) == LUA_TSTRING) s.ptr = lua_tolstring(L, -1, &s.len);
     else if (!lua_isnil(L, -1))
         luaL_error(L, "field '%s' must be a string, got %s", key, luaL_typename(L, -1));
@@ -100,7 +109,7 @@ static int64_t opt_count(lua_State *L, int t, const char *key, int64_t dflt, int
 {
     int64_t v = dflt;
     *ok = 1;
-    lua_getfield(L, t, key);
+    rawfield(L, t, key);
     if (!lua_isnil(L, -1)) {
         if (lua_type(L, -1) != LUA_TNUMBER)
             luaL_error(L, "field '%s' must be a number, got %s", key, luaL_typename(L, -1));
@@ -126,7 +135,7 @@ static int read_time(lua_State *L, int idx, int64_t *out)
 /* t[key] via read_time: 1 ok, 0 bad value, -1 absent. */
 static int opt_time(lua_State *L, int t, const char *key, int64_t *out)
 {
-    lua_getfield(L, t, key);
+    rawfield(L, t, key);
     int r = lua_isnil(L, -1) ? -1 : read_time(L, -1, out);
     lua_pop(L, 1);
     return r;
@@ -137,7 +146,7 @@ static int opt_time(lua_State *L, int t, const char *key, int64_t *out)
 static trpt_str *opt_strs(lua_State *L, trpt_ctx *ctx, int t, const char *key, size_t *n)
 {
     *n = 0;
-    lua_getfield(L, t, key);
+    rawfield(L, t, key);
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         return NULL;
@@ -325,7 +334,7 @@ static int read_report(lua_State *L, int t, trpt_ctx *ctx, trpt_report *r)
     r->organization_name = opt_str(L, t, "organization_name");
     r->contact_info = opt_str(L, t, "contact_info");
     r->report_id = opt_str(L, t, "report_id");
-    lua_getfield(L, t, "date_range");
+    rawfield(L, t, "date_range");
     int dr = lua_gettop(L);
     if (!lua_istable(L, dr)) {
         if (!lua_isnil(L, dr)) luaL_error(L, "field 'date_range' must be a table");
@@ -340,7 +349,7 @@ static int read_report(lua_State *L, int t, trpt_ctx *ctx, trpt_report *r)
                          "date_range needs start/end as epoch seconds or RFC 3339 with a zone");
     lua_pop(L, 1);
 
-    lua_getfield(L, t, "policies");
+    rawfield(L, t, "policies");
     int pt = lua_gettop(L);
     if (!lua_istable(L, pt)) {
         if (!lua_isnil(L, pt)) luaL_error(L, "field 'policies' must be a table");
@@ -356,7 +365,7 @@ static int read_report(lua_State *L, int t, trpt_ctx *ctx, trpt_report *r)
         lua_rawgeti(L, pt, (int)(i + 1));
         int pi = lua_gettop(L);
         if (!lua_istable(L, pi)) luaL_error(L, "policies[%d] must be a table", (int)(i + 1));
-        lua_getfield(L, pi, "policy");
+        rawfield(L, pi, "policy");
         int po = lua_gettop(L);
         if (lua_istable(L, po)) {
             p->policy_type = opt_str(L, po, "policy_type");
@@ -368,7 +377,7 @@ static int read_report(lua_State *L, int t, trpt_ctx *ctx, trpt_report *r)
         }
         lua_pop(L, 1);
         int ok1 = 1, ok2 = 1;
-        lua_getfield(L, pi, "summary");
+        rawfield(L, pi, "summary");
         if (lua_istable(L, -1)) {
             int su = lua_gettop(L);
             p->total_successful_session_count = opt_count(L, su, "total_successful_session_count", 0, &ok1);
@@ -379,7 +388,7 @@ static int read_report(lua_State *L, int t, trpt_ctx *ctx, trpt_report *r)
         lua_pop(L, 1);
         if (!ok1 || !ok2)
             return bad_value(L, TRPT_E_FIELD, "summary", "session counts must be whole numbers");
-        lua_getfield(L, pi, "failure_details");
+        rawfield(L, pi, "failure_details");
         int fd = lua_gettop(L);
         if (lua_istable(L, fd)) {
             size_t nf = lua_rawlen(L, fd);
