@@ -62,7 +62,7 @@ $(BUILD)/%/tlsrpt/core.so: $(LUA_SRC) $(LIBA) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(call lua_cflags,$*) -Ilua/src -shared -Wl,--exclude-libs,ALL -o $@ $(LUA_SRC) $(LIBA) $(DEP_LIBS)
 
-$(BUILD)/test/%: core/test/%.c core/test/tap.h $(LIBA)
+$(BUILD)/test/%: core/test/%.c $(wildcard core/test/*.h) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Icore/test -o $@ $< $(LIBA) $(DEP_LIBS)
 

@@ -3,28 +3,14 @@
 -- bundled examples/, hand-made inputs in a temp dir, and the real reports in
 -- $TLSRPT_SHARED/corpus/real/reports when present.
 local tlsrpt = require "tlsrpt"
+local files = require "spec.helpers.files"
+local corpus = require "spec.helpers.corpus"
 
 local LUA = os.getenv("TLSRPT_LUA") or (jit and "luajit" or "lua" .. _VERSION:match("%d+%.%d+"))
 local BUILD = os.getenv("TLSRPT_BUILD") or "build"
-local SHARED = os.getenv("TLSRPT_SHARED") or "../shared"
-local REAL = SHARED .. "/corpus/real/reports"
+local REAL = corpus.path("reports")
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function spit(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-  return path
-end
+local q, slurp, spit = files.quote, files.slurp, files.spit
 
 local tmpdir
 local function tmp(name) return tmpdir .. "/" .. name end
@@ -48,12 +34,6 @@ local function lines(s)
   local t = {}
   for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
   return t
-end
-
-local function has_dir(path)
-  local ok, lfs = pcall(require, "lfs")
-  if ok then return lfs.attributes(path, "mode") == "directory" end
-  return os.execute("test -d " .. q(path)) == true or os.execute("test -d " .. q(path)) == 0
 end
 
 -- Report JSON built by hand for the tests below.
@@ -509,14 +489,11 @@ example.com TXT "x"
   end)
 
   describe("real reports", function()
-    local have = has_dir(REAL)
+    local have = files.is_dir(REAL)
 
     it("parses every real report or rejects it cleanly", function()
       if not have then pending("no corpus at " .. REAL) return end
-      local p = assert(io.popen("ls " .. q(REAL)))
-      local names = {}
-      for n in p:lines() do names[#names + 1] = n end
-      p:close()
+      local names = files.ls(REAL)
       assert.is_true(#names >= 20)
       local parsed = 0
       for _, n in ipairs(names) do

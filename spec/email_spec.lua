@@ -2,14 +2,10 @@
 -- with core/test/test_email.c), the real corpus e-mails, argument checks.
 local tlsrpt = require "tlsrpt"
 local vectors = require "spec.helpers.vectors"
+local files = require "spec.helpers.files"
+local corpus = require "spec.helpers.corpus"
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local slurp = files.slurp
 
 -- Sorted, comma-separated email-* warning codes of a parsed report.
 local function email_warns(r)
@@ -108,14 +104,12 @@ local reals = {
 }
 
 describe("parse_report_email: real corpus", function()
-  local shared = os.getenv("TLSRPT_SHARED")
-  if not shared or shared == "" then shared = "../shared" end
-  local dir = shared .. "/corpus/real/reports/"
-  local present = slurp(shared .. "/corpus/real/SOURCES.md") ~= nil
+  local dir = corpus.path("reports") .. "/"
+  local present = corpus.dir() ~= nil
 
   for _, t in ipairs(reals) do
     it(t[1], function()
-      if not present then return pending("real corpus not found (set TLSRPT_SHARED)") end
+      if not present then return pending(corpus.SKIP) end
       local r, err = tlsrpt.parse_report_email(assert(slurp(dir .. t[1])))
       assert.is_table(r, err)
       assert.are.equal(t[2], r.email.tls_report_domain)
@@ -135,7 +129,7 @@ describe("parse_report_email: real corpus", function()
   end
 
   it("rejects the cron mail with no_report", function()
-    if not present then return pending("real corpus not found (set TLSRPT_SHARED)") end
+    if not present then return pending(corpus.SKIP) end
     local r, err, code, info = tlsrpt.parse_report_email(slurp(dir .. "negative-cron-mail-not-a-report.eml"))
     assert.is_nil(r)
     assert.are.equal("no_report", code)

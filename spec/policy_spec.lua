@@ -3,35 +3,8 @@
 -- Shared vectors, the 14 real policy files, and the Lua side.
 local tlsrpt = require "tlsrpt"
 local vectors = require "spec.helpers.vectors"
-
-local function corpus_dir()
-  local shared = os.getenv("TLSRPT_SHARED")
-  if not shared or shared == "" then shared = "../shared" end
-  local dir = shared .. "/corpus/real"
-  local f = io.open(dir .. "/SOURCES.md", "rb")
-  if not f then return nil end
-  f:close()
-  return dir
-end
-
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
-local function limits_of(v)
-  local opts
-  for k, val in pairs(v.assert) do
-    local field = k:match("^limit%.(.+)$")
-    if field then
-      opts = opts or {}
-      opts[field] = assert(tonumber(val), "bad limit " .. k)
-    end
-  end
-  return opts
-end
+local corpus = require "spec.helpers.corpus"
+local files = require "spec.helpers.files"
 
 local function lookup(p, key)
   if key == "nmx" then return tostring(#p.mx) end
@@ -54,24 +27,18 @@ describe("tlsrpt.parse_sts_policy vectors", function()
     assert.is_true(#list >= 25)
   end)
   for _, v in ipairs(list) do
-    it(string.format("sts-policy.txt:%d %s", v.line, v.ok and "ok" or v.code), function()
+    it(vectors.title("sts-policy.txt", v), function()
       assert.are.equal(1, #v.input)
-      local p, msg, code, info = tlsrpt.parse_sts_policy(v.input[1], limits_of(v))
+      local p, msg, code, info = tlsrpt.parse_sts_policy(v.input[1], vectors.limits(v))
       if v.ok then
         assert(p, "expected success, got: " .. tostring(msg))
         assert.are.equal("STSv1", p.version)
-        for k, want in pairs(v.assert) do
-          if not k:match("^limit%.") then assert.are.equal(want, lookup(p, k), k) end
-        end
+        vectors.check(v, function(k) return lookup(p, k) end)
       else
         assert.is_nil(p)
         assert.are.equal(v.code, code, msg)
         assert.are.equal(code, info.code)
-        for k, want in pairs(v.assert) do
-          if k == "path" then assert.are.equal(want, info.path)
-          elseif k == "offset" then assert.are.equal(want, info.offset and string.format("%d", info.offset))
-          elseif not k:match("^limit%.") then error("unknown assertion " .. k) end
-        end
+        vectors.check(v, function(k) return vectors.error_field(info, k) end)
       end
     end)
   end
@@ -113,11 +80,11 @@ local real = {
 }
 
 describe("real MTA-STS policy files", function()
-  local dir = corpus_dir()
+  local dir = corpus.dir()
   for _, r in ipairs(real) do
     it(r[1], function()
-      if not dir then return pending("real corpus not found (set TLSRPT_SHARED)") end
-      local text = slurp(dir .. "/records/" .. r[1])
+      if not dir then return pending(corpus.SKIP) end
+      local text = files.read(dir .. "/records/" .. r[1])
       local p = assert(tlsrpt.parse_sts_policy(text))
       assert.are.same({ r[2], r[3], r[4], 0 }, { p.mode, #p.mx, p.max_age, #p.extensions })
       assert.is_true(tlsrpt.sts_mx_match(p, r[5]))

@@ -3,38 +3,7 @@
 -- side: list inputs, __tostring objects, errors as values, misuse raising.
 local tlsrpt = require "tlsrpt"
 local vectors = require "spec.helpers.vectors"
-
-local function corpus_dir()
-  local shared = os.getenv("TLSRPT_SHARED")
-  if not shared or shared == "" then shared = "../shared" end
-  local dir = shared .. "/corpus/real"
-  local f = io.open(dir .. "/SOURCES.md", "rb")
-  if not f then return nil end
-  f:close()
-  return dir
-end
-
-local function read_lines(path)
-  local f = assert(io.open(path, "rb"))
-  local data = f:read("*a")
-  f:close()
-  local lines = {}
-  for line in data:gmatch("([^\n]+)") do lines[#lines + 1] = line end
-  return lines
-end
-
--- Parse options from "limit.<field>=<n>" entries.
-local function limits_of(v)
-  local opts
-  for k, val in pairs(v.assert) do
-    local field = k:match("^limit%.(.+)$")
-    if field then
-      opts = opts or {}
-      opts[field] = assert(tonumber(val), "bad limit " .. k)
-    end
-  end
-  return opts
-end
+local corpus = require "spec.helpers.corpus"
 
 -- The value a vector assertion names, as a string (nil when absent).
 local function lookup(res, key)
@@ -54,19 +23,14 @@ local function lookup(res, key)
   return v ~= nil and tostring(v) or nil
 end
 
-local function err_lookup(info, key)
-  if key == "path" then return info.path end
-  if key == "offset" then return info.offset and string.format("%d", info.offset) end
-end
-
 local function run_vectors(file, parse)
   local list = vectors.load(file)
   it(file .. " has vectors", function()
     assert.is_true(#list >= 25)
   end)
   for _, v in ipairs(list) do
-    it(string.format("%s:%d %s", file, v.line, v.ok and "ok" or v.code), function()
-      local opts = limits_of(v)
+    it(vectors.title(file, v), function()
+      local opts = vectors.limits(v)
       -- A single record goes in as a string, several as a list.
       local arg = #v.input == 1 and v.input[1] or v.input
       local res, msg, code, info = parse(arg, opts)
@@ -74,11 +38,7 @@ local function run_vectors(file, parse)
         assert(res, "expected success, got: " .. tostring(msg))
         assert.is_string(res.version)
         assert.is_string(res.raw)
-        for k, want in pairs(v.assert) do
-          if not k:match("^limit%.") then
-            assert.are.equal(want, lookup(res, k), k)
-          end
-        end
+        vectors.check(v, function(k) return lookup(res, k) end)
       else
         assert.is_nil(res)
         assert.are.equal(v.code, code, msg)
@@ -86,11 +46,7 @@ local function run_vectors(file, parse)
         assert.is_table(info)
         assert.are.equal(code, info.code)
         assert.is_string(info.message)
-        for k, want in pairs(v.assert) do
-          if not k:match("^limit%.") then
-            assert.are.equal(want, err_lookup(info, k), k)
-          end
-        end
+        vectors.check(v, function(k) return vectors.error_field(info, k) end)
       end
       -- A one-record list gives the same answer as the bare string.
       if #v.input == 1 then
@@ -121,11 +77,11 @@ describe("tlsrpt.parse_sts_record vectors", function()
 end)
 
 describe("real records", function()
-  local dir = corpus_dir()
+  local dir = corpus.dir()
 
   it("TLS-RPT TXT records: all parse except isaspa.it (no mailto:)", function()
-    if not dir then return pending("real corpus not found (set TLSRPT_SHARED)") end
-    local lines = read_lines(dir .. "/records/tlsrpt-txt-records.txt")
+    if not dir then return pending(corpus.SKIP) end
+    local lines = corpus.lines("records/tlsrpt-txt-records.txt")
     assert.are.equal(3, #lines)
     for _, line in ipairs(lines) do
       local r, msg, code, info = tlsrpt.parse_record(line)
@@ -146,10 +102,10 @@ describe("real records", function()
   end)
 
   it("MTA-STS TXT records: all parse with their ids", function()
-    if not dir then return pending("real corpus not found (set TLSRPT_SHARED)") end
+    if not dir then return pending(corpus.SKIP) end
     local ids = { "202406081231", "202211020844", "202211231428", "202211020846",
                   "20260106T000000Z", "20260223T1500" }
-    local lines = read_lines(dir .. "/records/mta-sts-txt-records.txt")
+    local lines = corpus.lines("records/mta-sts-txt-records.txt")
     assert.are.equal(#ids, #lines)
     for i, line in ipairs(lines) do
       local r, msg = tlsrpt.parse_sts_record(line)

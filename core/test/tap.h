@@ -62,6 +62,21 @@ static __attribute__((unused)) const char *tap_real_corpus(void)
     return buf;
 }
 
+/* A TAP skip line: counts as a passing test. */
+static __attribute__((unused)) void tap_skip(const char *why)
+{
+    printf("ok %d # skip %s\n", ++tap_n, why);
+    fflush(stdout);
+}
+
+/* tap_real_corpus(), or NULL after a skip line when the corpus is absent. */
+static __attribute__((unused)) const char *tap_real_corpus_or_skip(void)
+{
+    const char *dir = tap_real_corpus();
+    if (!dir) tap_skip("real corpus not found (set TLSRPT_SHARED)");
+    return dir;
+}
+
 /* Whole file, NUL-terminated, malloc'd; NULL if unreadable. */
 static __attribute__((unused)) char *tap_slurp(const char *path, size_t *len)
 {

@@ -4,29 +4,10 @@
 #include "tap.h"
 #include "trpt.h"
 #include "vectors.h"
+#include "testutil.h"
 
 #include <dirent.h>
 #include <stdint.h>
-
-typedef struct got {
-    const char *ptr;
-    size_t len;
-    int found;
-    char num[32];
-} got;
-
-static void got_str(got *g, trpt_str s)
-{
-    g->ptr = s.ptr ? s.ptr : "";
-    g->len = s.len;
-    g->found = 1;
-}
-
-static void got_num(got *g, long long n)
-{
-    snprintf(g->num, sizeof g->num, "%lld", n);
-    got_str(g, (trpt_str){ g->num, strlen(g->num) });
-}
 
 static const char *mode_name(int m)
 {
@@ -34,49 +15,24 @@ static const char *mode_name(int m)
                                              : m == TRPT_MODE_NONE    ? "none" : "?";
 }
 
-static void policy_lookup(const trpt_sts_policy *p, const char *key, got *g)
+static void policy_lookup(const void *res, const char *key, tu_got *g)
 {
+    const trpt_sts_policy *p = res;
     size_t i;
-    char what[16];
-    if (strcmp(key, "version") == 0) got_str(g, p->version);
-    else if (strcmp(key, "mode") == 0) got_str(g, (trpt_str){ mode_name(p->mode), strlen(mode_name(p->mode)) });
-    else if (strcmp(key, "max_age") == 0) got_num(g, p->max_age);
-    else if (strcmp(key, "nmx") == 0) got_num(g, (long long)p->nmx);
-    else if (strcmp(key, "next") == 0) got_num(g, (long long)p->next);
+    if (strcmp(key, "version") == 0) tu_got_str(g, p->version);
+    else if (strcmp(key, "mode") == 0) tu_got_str(g, (trpt_str){ mode_name(p->mode), strlen(mode_name(p->mode)) });
+    else if (strcmp(key, "max_age") == 0) tu_got_num(g, p->max_age);
+    else if (strcmp(key, "nmx") == 0) tu_got_num(g, (long long)p->nmx);
+    else if (strcmp(key, "next") == 0) tu_got_num(g, (long long)p->next);
     else if (sscanf(key, "mx%zu", &i) == 1 && strchr(key, '.') == NULL) {
-        if (i >= 1 && i <= p->nmx) got_str(g, p->mx[i - 1]);
-    } else if (sscanf(key, "ext%zu.%15s", &i, what) == 2 && i >= 1 && i <= p->next) {
-        if (strcmp(what, "key") == 0) got_str(g, p->ext[i - 1].key);
-        else if (strcmp(what, "value") == 0) got_str(g, p->ext[i - 1].value);
-    }
-}
-
-static void check_assertions(const vec *v, const trpt_sts_policy *p, const trpt_error *e)
-{
-    for (size_t i = 0; i < v->nassert; i++) {
-        const char *k = v->key[i];
-        if (strncmp(k, "limit.", 6) == 0) continue;
-        got g = { 0 };
-        if (v->ok) policy_lookup(p, k, &g);
-        else if (strcmp(k, "path") == 0) got_str(&g, (trpt_str){ e->path, strlen(e->path) });
-        else if (strcmp(k, "offset") == 0 && e->offset != TRPT_NO_OFFSET) got_num(&g, (long long)e->offset);
-        int same = g.found && g.len == v->val[i].len && memcmp(g.ptr, v->val[i].ptr, g.len) == 0;
-        if (!ok(same, "line %d: %s", v->line, k)) {
-            if (g.found) printf("#   got '%.*s', want '%s'\n", (int)g.len, g.ptr, v->val[i].ptr);
-            else printf("#   '%s' not present in the result\n", k);
-        }
-    }
+        if (i >= 1 && i <= p->nmx) tu_got_str(g, p->mx[i - 1]);
+    } else tu_got_ext(g, key, p->ext, p->next);
 }
 
 static void policy_vectors(void)
 {
     vec_file f;
-    char msg[300];
-    long n = vec_load(&f, "sts-policy.txt", msg, sizeof msg);
-    if (!ok(n > 0, "sts-policy.txt loads (%ld vectors)", n)) {
-        printf("#   %s\n", msg);
-        return;
-    }
+    if (!tu_vec_load(&f, "sts-policy.txt")) return;
     for (size_t i = 0; i < f.n; i++) {
         const vec *v = &f.v[i];
         trpt_limits lim;
@@ -89,13 +45,8 @@ static void policy_vectors(void)
         trpt_error e;
         memset(&e, 0, sizeof e);
         int rc = trpt_parse_sts_policy(ctx, v->input[0].ptr, v->input[0].len, &p, &e);
-        const char *want = v->ok ? "ok" : v->code;
-        if (!ok(strcmp(trpt_code_name(rc), want) == 0, "sts-policy.txt:%d: %s", v->line, want))
-            printf("#   got %s: %s\n#   input: %s\n", trpt_code_name(rc), rc ? e.message : "",
-                   v->text);
-        else if (rc)
-            ok(e.message[0] && e.code == rc, "line %d: error has a message", v->line);
-        check_assertions(v, &p, &e);
+        tu_vec_code("sts-policy.txt", v, rc, &e);
+        tu_vec_asserts(v, policy_lookup, &p, &e);
         trpt_ctx_free(ctx);
     }
     vec_free(&f);
@@ -104,12 +55,7 @@ static void policy_vectors(void)
 static void mx_vectors(void)
 {
     vec_file f;
-    char msg[300];
-    long n = vec_load(&f, "mx-match.txt", msg, sizeof msg);
-    if (!ok(n > 0, "mx-match.txt loads (%ld vectors)", n)) {
-        printf("#   %s\n", msg);
-        return;
-    }
+    if (!tu_vec_load(&f, "mx-match.txt")) return;
     for (size_t i = 0; i < f.n; i++) {
         const vec *v = &f.v[i];
         const vec_bytes *m = vec_get(v, "match");
@@ -127,12 +73,6 @@ static void mx_vectors(void)
                "mx-match.txt:%d: through sts_mx_match", v->line);
     }
     vec_free(&f);
-}
-
-static void skip(const char *why)
-{
-    tap_n++;
-    printf("ok %d # skip %s\n", tap_n, why);
 }
 
 /* Expected values read off the published files (SOURCES.md lists their origin). */
@@ -161,11 +101,8 @@ static const struct {
 
 static void real_policies(void)
 {
-    const char *dir = tap_real_corpus();
-    if (!dir) {
-        skip("real corpus not found (set TLSRPT_SHARED)");
-        return;
-    }
+    const char *dir = tap_real_corpus_or_skip();
+    if (!dir) return;
     size_t nreal = sizeof real / sizeof real[0];
     trpt_ctx *ctx = trpt_ctx_new(NULL, NULL, NULL);
     for (size_t i = 0; i < nreal; i++) {
@@ -240,23 +177,18 @@ static void api(void)
     trpt_ctx_free(ctx);
 }
 
-typedef struct budget {
-    long left;
-    long long live;
-} budget;
-
-static void *budget_alloc(void *ud, void *p, size_t osize, size_t nsize)
+/* One parse under an allocation budget (tu_nomem_run). */
+static int nomem_attempt(tu_alloc *a, void *arg)
 {
-    budget *b = ud;
-    if (nsize == 0) {
-        b->live -= (long long)osize;
-        free(p);
-        return NULL;
-    }
-    if (b->left-- <= 0) return NULL;
-    void *q = realloc(p, nsize);
-    if (q) b->live += (long long)nsize - (long long)(p ? osize : 0);
-    return q;
+    const char *text = arg;
+    trpt_ctx *ctx = trpt_ctx_new(tu_alloc_fn, a, NULL);
+    if (!ctx) return TRPT_E_NOMEM;
+    trpt_sts_policy p;
+    trpt_error e;
+    int rc = trpt_parse_sts_policy(ctx, text, strlen(text), &p, &e);
+    if (rc == TRPT_OK && (p.nmx != 20 || p.next != 20)) rc = TU_INCOMPLETE;
+    trpt_ctx_free(ctx);
+    return rc;
 }
 
 static void nomem(void)
@@ -265,23 +197,9 @@ static void nomem(void)
     size_t len = (size_t)snprintf(text, sizeof text, "version: STSv1\nmode: testing\nmax_age: 5\n");
     for (int i = 0; i < 20; i++)
         len += (size_t)snprintf(text + len, sizeof text - len, "mx: mx%d.example.com\nx%d: y\n", i, i);
-    int saw_nomem = 0, succeeded = 0, leaks = 0;
-    for (long n = 1; n < 200 && !succeeded; n++) {
-        budget b = { n, 0 };
-        trpt_ctx *ctx = trpt_ctx_new(budget_alloc, &b, NULL);
-        if (!ctx) continue;
-        trpt_sts_policy p;
-        trpt_error e;
-        int rc = trpt_parse_sts_policy(ctx, text, len, &p, &e);
-        if (rc == TRPT_E_NOMEM) saw_nomem++;
-        else if (rc == TRPT_OK && p.nmx == 20 && p.next == 20) succeeded = 1;
-        else printf("# budget %ld: unexpected %s\n", n, trpt_code_name(rc));
-        trpt_ctx_free(ctx);
-        leaks += b.live != 0;
-    }
-    ok(saw_nomem > 0, "allocation failures report nomem (%d budgets)", saw_nomem);
-    ok(succeeded, "the parse succeeds once memory suffices");
-    is_int(leaks, 0, "no leak after any allocation failure");
+    tu_nomem r;
+    tu_nomem_run(&r, 1, 200, nomem_attempt, text);
+    tu_nomem_ok(&r);
 }
 
 int main(void)

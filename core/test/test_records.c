@@ -4,6 +4,7 @@
 #include "tap.h"
 #include "trpt.h"
 #include "vectors.h"
+#include "testutil.h"
 
 #include <stdint.h>
 #include <unistd.h>
@@ -18,102 +19,40 @@ static int contains(const char *p, size_t n, const char *needle)
     return 0;
 }
 
-/* Expected bytes of one assertion key, or found = 0 for an unknown key. */
-typedef struct got {
-    const char *ptr;
-    size_t len;
-    int found;
-    char num[32];
-} got;
-
-static void got_str(got *g, trpt_str s)
+static void tlsrpt_lookup(const void *res, const char *key, tu_got *g)
 {
-    g->ptr = s.ptr ? s.ptr : "";
-    g->len = s.len;
-    g->found = 1;
-}
-
-static void got_num(got *g, long long n)
-{
-    snprintf(g->num, sizeof g->num, "%lld", n);
-    g->ptr = g->num;
-    g->len = strlen(g->num);
-    g->found = 1;
-}
-
-/* "extN.key" / "extN.value" with N 1-based; returns 1 when key had that shape. */
-static int ext_key(const char *key, const trpt_kv *ext, size_t next, got *g)
-{
+    const trpt_tlsrpt_record *r = res;
     size_t i;
     char what[16];
-    if (sscanf(key, "ext%zu.%15s", &i, what) != 2) return 0;
-    if (i == 0 || i > next) return 1; /* shape matched, value absent: found stays 0 */
-    if (strcmp(what, "key") == 0) got_str(g, ext[i - 1].key);
-    else if (strcmp(what, "value") == 0) got_str(g, ext[i - 1].value);
-    return 1;
-}
-
-static void tlsrpt_lookup(const trpt_tlsrpt_record *r, const char *key, got *g)
-{
-    size_t i;
-    char what[16];
-    if (strcmp(key, "version") == 0) got_str(g, r->version);
-    else if (strcmp(key, "raw") == 0) got_str(g, r->raw);
-    else if (strcmp(key, "nrua") == 0) got_num(g, (long long)r->nrua);
-    else if (strcmp(key, "next") == 0) got_num(g, (long long)r->next);
+    if (strcmp(key, "version") == 0) tu_got_str(g, r->version);
+    else if (strcmp(key, "raw") == 0) tu_got_str(g, r->raw);
+    else if (strcmp(key, "nrua") == 0) tu_got_num(g, (long long)r->nrua);
+    else if (strcmp(key, "next") == 0) tu_got_num(g, (long long)r->next);
     else if (sscanf(key, "rua%zu.%15s", &i, what) == 2) {
         if (i == 0 || i > r->nrua) return;
         const trpt_rua *u = &r->rua[i - 1];
-        if (strcmp(what, "uri") == 0) got_str(g, u->uri);
-        else if (strcmp(what, "target") == 0) got_str(g, u->target);
+        if (strcmp(what, "uri") == 0) tu_got_str(g, u->uri);
+        else if (strcmp(what, "target") == 0) tu_got_str(g, u->target);
         else if (strcmp(what, "scheme") == 0)
-            got_str(g, u->scheme == TRPT_RUA_MAILTO ? (trpt_str){ "mailto", 6 }
-                                                    : (trpt_str){ "https", 5 });
-    } else ext_key(key, r->ext, r->next, g);
+            tu_got_str(g, u->scheme == TRPT_RUA_MAILTO ? (trpt_str){ "mailto", 6 }
+                                                       : (trpt_str){ "https", 5 });
+    } else tu_got_ext(g, key, r->ext, r->next);
 }
 
-static void sts_lookup(const trpt_sts_record *r, const char *key, got *g)
+static void sts_lookup(const void *res, const char *key, tu_got *g)
 {
-    if (strcmp(key, "version") == 0) got_str(g, r->version);
-    else if (strcmp(key, "id") == 0) got_str(g, r->id);
-    else if (strcmp(key, "raw") == 0) got_str(g, r->raw);
-    else if (strcmp(key, "next") == 0) got_num(g, (long long)r->next);
-    else ext_key(key, r->ext, r->next, g);
-}
-
-static void err_lookup(const trpt_error *e, const char *key, got *g)
-{
-    if (strcmp(key, "path") == 0) got_str(g, (trpt_str){ e->path, strlen(e->path) });
-    else if (strcmp(key, "offset") == 0 && e->offset != TRPT_NO_OFFSET)
-        got_num(g, (long long)e->offset);
-}
-
-static void check_assertions(const vec *v, int kind, const void *res, const trpt_error *e)
-{
-    for (size_t i = 0; i < v->nassert; i++) {
-        const char *k = v->key[i];
-        if (strncmp(k, "limit.", 6) == 0) continue;
-        got g = { 0 };
-        if (!v->ok) err_lookup(e, k, &g);
-        else if (kind == 'T') tlsrpt_lookup(res, k, &g);
-        else sts_lookup(res, k, &g);
-        int same = g.found && g.len == v->val[i].len && memcmp(g.ptr, v->val[i].ptr, g.len) == 0;
-        if (!ok(same, "line %d: %s", v->line, k)) {
-            if (g.found) printf("#   got '%.*s', want '%s'\n", (int)g.len, g.ptr, v->val[i].ptr);
-            else printf("#   '%s' not present in the result\n", k);
-        }
-    }
+    const trpt_sts_record *r = res;
+    if (strcmp(key, "version") == 0) tu_got_str(g, r->version);
+    else if (strcmp(key, "id") == 0) tu_got_str(g, r->id);
+    else if (strcmp(key, "raw") == 0) tu_got_str(g, r->raw);
+    else if (strcmp(key, "next") == 0) tu_got_num(g, (long long)r->next);
+    else tu_got_ext(g, key, r->ext, r->next);
 }
 
 static void run_vectors(const char *file, int kind)
 {
     vec_file f;
-    char msg[300];
-    long n = vec_load(&f, file, msg, sizeof msg);
-    if (!ok(n > 0, "%s loads (%ld vectors)", file, n)) {
-        printf("#   %s\n", msg);
-        return;
-    }
+    if (!tu_vec_load(&f, file)) return;
     for (size_t i = 0; i < f.n; i++) {
         const vec *v = &f.v[i];
         trpt_limits lim;
@@ -128,32 +67,19 @@ static void run_vectors(const char *file, int kind)
         trpt_sts_record sr;
         int rc = kind == 'T' ? trpt_parse_tlsrpt_record(ctx, txts, v->ninput, &tr, &e)
                              : trpt_parse_sts_record(ctx, txts, v->ninput, &sr, &e);
-        const char *want = v->ok ? "ok" : v->code;
-        if (!ok(strcmp(trpt_code_name(rc), want) == 0, "%s:%d: %s", file, v->line, want))
-            printf("#   got %s: %s\n#   input: %s\n", trpt_code_name(rc), rc ? e.message : "",
-                   v->text);
-        else if (rc)
-            ok(e.message[0] != '\0' && e.code == rc, "line %d: error has a message", v->line);
-        check_assertions(v, kind, kind == 'T' ? (const void *)&tr : (const void *)&sr, &e);
+        tu_vec_code(file, v, rc, &e);
+        if (kind == 'T') tu_vec_asserts(v, tlsrpt_lookup, &tr, &e);
+        else tu_vec_asserts(v, sts_lookup, &sr, &e);
         trpt_ctx_free(ctx);
     }
     vec_free(&f);
 }
 
-static void skip(const char *why)
-{
-    tap_n++;
-    printf("ok %d # skip %s\n", tap_n, why);
-}
-
 /* Each line of the corpus TXT files is one record. */
 static void real_records(void)
 {
-    const char *dir = tap_real_corpus();
-    if (!dir) {
-        skip("real corpus not found (set TLSRPT_SHARED)");
-        return;
-    }
+    const char *dir = tap_real_corpus_or_skip();
+    if (!dir) return;
     char path[4200];
     size_t len;
     snprintf(path, sizeof path, "%s/records/tlsrpt-txt-records.txt", dir);
@@ -161,10 +87,8 @@ static void real_records(void)
     if (!ok(data != NULL, "read %s", path)) return;
     int lines = 0, good = 0;
     trpt_ctx *ctx = trpt_ctx_new(NULL, NULL, NULL);
-    for (char *line = data, *nl; *line; line = nl + 1) {
-        nl = strchr(line, '\n');
-        if (!nl) nl = line + strlen(line) - 1;
-        trpt_str t = { line, (size_t)(nl - line) + (*nl != '\n') };
+    trpt_str t;
+    for (const char *cur = data; tu_next_line(&cur, &t);) {
         trpt_tlsrpt_record r;
         trpt_error e;
         int rc = trpt_parse_tlsrpt_record(ctx, &t, 1, &r, &e);
@@ -201,10 +125,7 @@ static void real_records(void)
     static const char *const ids[] = { "202406081231", "202211020844", "202211231428",
                                        "202211020846", "20260106T000000Z", "20260223T1500" };
     lines = 0;
-    for (char *line = data, *nl; *line; line = nl + 1) {
-        nl = strchr(line, '\n');
-        if (!nl) nl = line + strlen(line) - 1;
-        trpt_str t = { line, (size_t)(nl - line) + (*nl != '\n') };
+    for (const char *cur = data; tu_next_line(&cur, &t);) {
         trpt_sts_record r;
         trpt_error e;
         int rc = trpt_parse_sts_record(ctx, &t, 1, &r, &e);
@@ -267,24 +188,18 @@ static void api(void)
     trpt_ctx_free(ctx);
 }
 
-/* Allocator that fails after a budget of calls, to drive every NOMEM path. */
-typedef struct budget {
-    long left;
-    long long live;
-} budget;
-
-static void *budget_alloc(void *ud, void *p, size_t osize, size_t nsize)
+/* One parse under an allocation budget (tu_nomem_run). */
+static int nomem_attempt(tu_alloc *a, void *arg)
 {
-    budget *b = ud;
-    if (nsize == 0) {
-        b->live -= (long long)osize;
-        free(p);
-        return NULL;
-    }
-    if (b->left-- <= 0) return NULL;
-    void *q = realloc(p, nsize);
-    if (q) b->live += (long long)nsize - (long long)(p ? osize : 0);
-    return q;
+    const trpt_str *t = arg;
+    trpt_ctx *ctx = trpt_ctx_new(tu_alloc_fn, a, NULL);
+    if (!ctx) return TRPT_E_NOMEM;
+    trpt_tlsrpt_record r;
+    trpt_error e;
+    int rc = trpt_parse_tlsrpt_record(ctx, t, 1, &r, &e);
+    if (rc == TRPT_OK && (r.nrua != 13 || r.next != 12)) rc = TU_INCOMPLETE;
+    trpt_ctx_free(ctx);
+    return rc;
 }
 
 static void nomem(void)
@@ -300,23 +215,9 @@ static void nomem(void)
         snprintf(rec + l, sizeof rec - l, "; e%d=v", i);
     }
     trpt_str t = { rec, strlen(rec) };
-    int saw_nomem = 0, succeeded = 0, leaks = 0;
-    for (long n = 1; n < 200 && !succeeded; n++) {
-        budget b = { n, 0 };
-        trpt_ctx *ctx = trpt_ctx_new(budget_alloc, &b, NULL);
-        if (!ctx) continue;
-        trpt_tlsrpt_record r;
-        trpt_error e;
-        int rc = trpt_parse_tlsrpt_record(ctx, &t, 1, &r, &e);
-        if (rc == TRPT_E_NOMEM) saw_nomem++;
-        else if (rc == TRPT_OK && r.nrua == 13 && r.next == 12) succeeded = 1;
-        else printf("# budget %ld: unexpected %s\n", n, trpt_code_name(rc));
-        trpt_ctx_free(ctx);
-        leaks += b.live != 0;
-    }
-    ok(saw_nomem > 0, "allocation failures report nomem (%d budgets)", saw_nomem);
-    ok(succeeded, "the parse succeeds once memory suffices");
-    is_int(leaks, 0, "no leak after any allocation failure");
+    tu_nomem r;
+    tu_nomem_run(&r, 1, 200, nomem_attempt, &t);
+    tu_nomem_ok(&r);
 }
 
 /* The vector reader itself: escapes, several inputs, and loud failures. */

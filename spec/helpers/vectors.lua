@@ -109,4 +109,37 @@ function M.load(name)
   return list
 end
 
+-- Test name of a vector of file: "<file>:<line> ok" or "<file>:<line> <code>".
+function M.title(file, v)
+  return string.format("%s:%d %s", file, v.line, v.ok and "ok" or v.code)
+end
+
+-- Parse options from the "limit.<field>=<n>" entries; nil when there are none.
+function M.limits(v)
+  local opts
+  for k, val in pairs(v.assert) do
+    local field = k:match("^limit%.(.+)$")
+    if field then
+      opts = opts or {}
+      opts[field] = assert(tonumber(val), "bad limit " .. k)
+    end
+  end
+  return opts
+end
+
+-- An error assertion ("path", "offset") looked up in a result's info table.
+function M.error_field(info, key)
+  if key == "path" then return info.path end
+  if key == "offset" then return info.offset and string.format("%d", info.offset) end
+end
+
+-- Asserts each assertion of v except the limit.* options: its value must
+-- equal get(key), the result's value as a string (nil when absent).
+function M.check(v, get)
+  local luassert = require "luassert"
+  for k, want in pairs(v.assert) do
+    if not k:match("^limit%.") then luassert.are.equal(want, get(k), k) end
+  end
+end
+
 return M
