@@ -11,7 +11,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-LUAS    ?= lua5.4 luajit
+LUAS    ?= lua5.4 luajit lua5.1
 PREFIX  ?= /usr/local
 PKG     ?= pkg-config
 

@@ -5,7 +5,7 @@
 # SUITES (subset of "c busted sh"), PRELOAD (set for the Lua interpreters:
 # a sanitizer runtime must load before the instrumented module).
 BUILD=${BUILD:-build}
-LUAS=${LUAS:-lua5.4 luajit}
+LUAS=${LUAS:-lua5.4 luajit lua5.1}
 SUITES=${SUITES:-c busted sh}
 has() { case " $SUITES " in *" $1 "*) return 0 ;; esac; return 1; }
 log=$(mktemp "${TMPDIR:-/tmp}/tlsrpt-tap.XXXXXX")
