@@ -13,18 +13,28 @@
 
 #define RATIO_FREE ((size_t)1 << 20) /* max_ratio is checked past 1 MiB */
 
+/* zlib frees without a size, while trpt_alloc_fn (lua_Alloc) wants the old
+ * size: each block carries its size in a 16-byte header (as in deflate.c). */
+#define ZHDR 16
+
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
 {
     trpt_ctx *ctx = opaque;
-    if (size && items > SIZE_MAX / size) return Z_NULL;
-    return trpt__mem(ctx, NULL, 0, (size_t)items * size);
+    if (size && items > (SIZE_MAX - ZHDR) / size) return Z_NULL;
+    size_t n = (size_t)items * size;
+    char *p = trpt__mem(ctx, NULL, 0, n + ZHDR);
+    if (!p) return Z_NULL;
+    memcpy(p, &n, sizeof n);
+    return p + ZHDR;
 }
 
-static void z_free(voidpf opaque, voidpf p)
+static void z_free(voidpf opaque, voidpf addr)
 {
-    trpt_ctx *ctx = opaque;
-    /* zlib does not pass sizes back; our allocators ignore osize on free. */
-    if (p) trpt__mem(ctx, p, 0, 0);
+    if (!addr) return;
+    char *p = (char *)addr - ZHDR;
+    size_t n;
+    memcpy(&n, p, sizeof n);
+    trpt__mem(opaque, p, n + ZHDR, 0);
 }
 
 static void inflater_free(trpt_ctx *ctx)

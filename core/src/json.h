@@ -82,10 +82,18 @@ TRPT_HIDDEN size_t trpt__json_unescape(const char *raw, size_t n, char *out);
 static inline void trpt__json_ws(trpt_json *j)
 {
     const char *p = j->p, *e = j->end;
-    /* Pretty-printed reports: runs of indentation after a newline. */
-    while (p < e && (unsigned char)*p <= ' ' &&
-           (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    while (p < e && (unsigned char)*p <= ' ') {
+        if (*p == '\n' || *p == '\r') {
+            /* Pretty-printed reports: skip the indentation after a line
+             * break 8 bytes at a time. */
+            p++;
+            uint64_t w;
+            while (e - p >= 8 && (memcpy(&w, p, 8), w == 0x2020202020202020ull)) p += 8;
+            continue;
+        }
+        if (*p != ' ' && *p != '\t') break;
         p++;
+    }
     j->p = p;
 }
 

@@ -239,11 +239,22 @@ static inline int key_lookup(const keytab *t, int n, trpt_str k)
     return -1;
 }
 
+/* Is the member name at p (a '"', avail bytes) exactly the plain name t? */
+static inline int name_at(const char *p, size_t avail, const keytab *t, size_t max_string)
+{
+    size_t l = t->len;
+    return avail > l + 1 && p[1] == t->name[0] && p[l + 1] == '"' &&
+           memcmp(p + 1, t->name, l) == 0 && l <= max_string;
+}
+
 /* Reads '"name"' ':' at the cursor (after '{' or ','), sets *id to the
  * name's index in t[0..n) or -1, sets the path frame and counts the member
  * against max_elements (unknown members are unbounded). The RFC names are
- * tried in place first: a plain name needs no scan and no second compare. */
-static inline int member(rp *r, const keytab *t, int n, trpt_str *k, size_t *count, int *id)
+ * tried in place, t[hint] first (senders write members in a fixed order, so
+ * the one after the previous usually comes next): a plain name then needs no
+ * scan and no second compare. */
+static inline int member(rp *r, const keytab *t, int n, int hint, trpt_str *k, size_t *count,
+                         int *id)
 {
     trpt__json_ws(J);
     const char *p = J->p;
@@ -251,16 +262,19 @@ static inline int member(rp *r, const keytab *t, int n, trpt_str *k, size_t *cou
     if (TRPT_UNLIKELY(avail == 0 || *p != '"'))
         return trpt__json_fail(J, TRPT_E_SYNTAX, TRPT_RFC_JSON, NULL, "member name expected");
     *id = -1;
-    for (int i = 0; i < n; i++) {
-        size_t l = t[i].len;
-        if (avail > l + 1 && p[1] == t[i].name[0] && p[l + 1] == '"' &&
-            memcmp(p + 1, t[i].name, l) == 0 && l <= J->max_string) {
-            k->ptr = p + 1;
-            k->len = l;
-            J->p = p + l + 2;
-            *id = i;
-            break;
-        }
+    if (hint < n && name_at(p, avail, &t[hint], J->max_string)) {
+        *id = hint;
+    } else {
+        for (int i = 0; i < n; i++)
+            if (name_at(p, avail, &t[i], J->max_string)) {
+                *id = i;
+                break;
+            }
+    }
+    if (*id >= 0) {
+        k->ptr = p + 1;
+        k->len = t[*id].len;
+        J->p = p + k->len + 2;
     }
     if (*id < 0) {
         int rc = trpt__json_string(J, k);
@@ -470,23 +484,27 @@ static int string_list(rp *r, int kind, const trpt_str **out, size_t *n, unsigne
 
 /* ------------------------------------------------------------- checks */
 
-/* Dotted-quad IPv4 without leading-zero octets (fast path), else IPv6 via inet_pton. */
+/* Dotted-quad IPv4 without leading-zero octets, in one pass; what fails
+ * that and holds a ':' goes to inet_pton as IPv6. Runs twice per detail. */
 static int ip_valid(trpt_str s)
 {
     const char *p = s.ptr, *e = s.ptr + s.len;
-    int dots = 0;
-    if (s.len >= 7 && s.len <= 15 && memchr(s.ptr, ':', s.len) == NULL) {
-        for (;;) {
-            if (p >= e || *p < '0' || *p > '9') return 0;
-            unsigned v = 0, nd = 0;
-            const char *st = p;
-            while (p < e && *p >= '0' && *p <= '9' && nd < 4) v = v * 10 + (unsigned)(*p++ - '0'), nd++;
-            if (v > 255 || nd > 3 || (nd > 1 && *st == '0')) return 0;
-            if (p == e) return dots == 3;
-            if (*p != '.' || ++dots > 3) return 0;
-            p++;
+    unsigned v = 0, nd = 0, dots = 0;
+    if (s.len > 15) goto v6;
+    for (; p < e; p++) {
+        unsigned d = (unsigned)(unsigned char)*p - '0';
+        if (d <= 9) {
+            if ((nd == 1 && v == 0) || ++nd > 3) goto v6; /* leading zero, 4 digits */
+            v = v * 10 + d;
+        } else if (*p == '.' && nd && v <= 255 && dots < 3) {
+            dots++;
+            v = nd = 0;
+        } else {
+            goto v6;
         }
     }
+    if (dots == 3 && nd && v <= 255) return 1;
+v6:
     if (s.len < 2 || s.len > 45 || !memchr(s.ptr, ':', s.len)) return 0;
     char buf[46];
     unsigned char addr[16];
@@ -544,10 +562,12 @@ static int parse_failure(rp *r, trpt_failure *f)
     int st = object_open(r, &rc, TRPT_RFC_COUNTS);
     if (st < 0) return rc;
     size_t nmem = 0;
+    int hint = 0;
     while (!st) {
         trpt_str k;
         int id = -1;
-        if ((rc = member(r, failure_keys, 8, &k, &nmem, &id))) return rc;
+        if ((rc = member(r, failure_keys, 8, hint, &k, &nmem, &id))) return rc;
+        hint = id + 1;
         if (id >= 0) {
             if (seen & (1u << id)) return dup_key(r);
             seen |= 1u << id;
@@ -569,14 +589,18 @@ static int parse_failure(rp *r, trpt_failure *f)
             break;
         }
         case 1: rc = opt_str(r, f, &f->sending_mta_ip, TRPT_HAS_SENDING_MTA_IP, 1); break;
-        case 2: rc = opt_str(r, f, &f->receiving_mx_hostname, TRPT_HAS_RECEIVING_MX_HOSTNAME, 0); break;
+        case 2:
+            rc = opt_str(r, f, &f->receiving_mx_hostname, TRPT_HAS_RECEIVING_MX_HOSTNAME, 0);
+            break;
         case 3: rc = opt_str(r, f, &f->receiving_mx_helo, TRPT_HAS_RECEIVING_MX_HELO, 0); break;
         case 4: rc = opt_str(r, f, &f->receiving_ip, TRPT_HAS_RECEIVING_IP, 1); break;
         case 5:
             rc = count_field(r, &f->failed_session_count, TRPT_RFC_COUNTS);
             has_count = 1;
             break;
-        case 6: rc = opt_str(r, f, &f->additional_information, TRPT_HAS_ADDITIONAL_INFORMATION, 0); break;
+        case 6:
+            rc = opt_str(r, f, &f->additional_information, TRPT_HAS_ADDITIONAL_INFORMATION, 0);
+            break;
         case 7: rc = opt_str(r, f, &f->failure_reason_code, TRPT_HAS_FAILURE_REASON_CODE, 0); break;
         default: rc = extra_member(r, k, TRPT_RFC_SCHEMA); break;
         }
@@ -640,10 +664,12 @@ static int parse_policy(rp *r, trpt_policy_result *pr)
     int st = object_open(r, &rc, TRPT_RFC_POLICY);
     if (st < 0) return rc;
     size_t nmem = 0;
+    int hint = 0;
     while (!st) {
         trpt_str k;
         int id = -1;
-        if ((rc = member(r, policy_keys, 4, &k, &nmem, &id))) return rc;
+        if ((rc = member(r, policy_keys, 4, hint, &k, &nmem, &id))) return rc;
+        hint = id + 1;
         if (id >= 0) {
             if (seen & (1u << id)) return dup_key(r);
             seen |= 1u << id;
@@ -702,10 +728,12 @@ static int parse_summary(rp *r, trpt_policy_result *pr, size_t xfrom)
     int st = object_open(r, &rc, TRPT_RFC_COUNTS);
     if (st < 0) return rc;
     size_t nmem = 0;
+    int hint = 0;
     while (!st) {
         trpt_str k;
         int id = -1;
-        if ((rc = member(r, summary_keys, 2, &k, &nmem, &id))) return rc;
+        if ((rc = member(r, summary_keys, 2, hint, &k, &nmem, &id))) return rc;
+        hint = id + 1;
         if (id >= 0) {
             if (seen & (1u << id)) return dup_key(r);
             seen |= 1u << id;
@@ -741,10 +769,12 @@ static int parse_policy_item(rp *r, trpt_policy_result *pr)
     int st = object_open(r, &rc, TRPT_RFC_SCHEMA);
     if (st < 0) return rc;
     size_t nmem = 0;
+    int hint = 0;
     while (!st) {
         trpt_str k;
         int id = -1;
-        if ((rc = member(r, item_keys, 3, &k, &nmem, &id))) return rc;
+        if ((rc = member(r, item_keys, 3, hint, &k, &nmem, &id))) return rc;
+        hint = id + 1;
         if (id >= 0) {
             if (seen & (1u << id)) return dup_key(r);
             seen |= 1u << id;
@@ -830,10 +860,12 @@ static int parse_date_range(rp *r)
     int st = object_open(r, &rc, TRPT_RFC_METADATA);
     if (st < 0) return rc;
     size_t nmem = 0;
+    int hint = 0;
     while (!st) {
         trpt_str k;
         int id = -1;
-        if ((rc = member(r, range_keys, 2, &k, &nmem, &id))) return rc;
+        if ((rc = member(r, range_keys, 2, hint, &k, &nmem, &id))) return rc;
+        hint = id + 1;
         if (id >= 0) {
             if (seen & (1u << id)) return dup_key(r);
             seen |= 1u << id;
@@ -890,10 +922,12 @@ static int parse_top(rp *r)
     int st = object_open(r, &rc, TRPT_RFC_SCHEMA);
     if (st < 0) return rc;
     size_t nmem = 0;
+    int hint = 0;
     while (!st) {
         trpt_str k;
         int id = -1;
-        if ((rc = member(r, top_keys, 5, &k, &nmem, &id))) return rc;
+        if ((rc = member(r, top_keys, 5, hint, &k, &nmem, &id))) return rc;
+        hint = id + 1;
         if (id >= 0) {
             if (seen & (1u << id)) return dup_key(r);
             seen |= 1u << id;

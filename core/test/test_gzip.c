@@ -51,6 +51,24 @@ static unsigned char *gz(const void *in, size_t n, size_t *outn)
 
 static const char TEXT[] = "{\"organization-name\":\"Example\",\"policies\":[]}";
 
+/* Security review: trpt_alloc_fn has lua_Alloc's contract, so a block is
+ * freed with its size as osize; allocators that account by osize rely on
+ * it. Counts the frees and reallocs that pass a wrong osize. */
+static void *osize_checking_alloc(void *ud, void *p, size_t osize, size_t nsize)
+{
+    size_t *wrong = ud;
+    size_t *h = p ? (size_t *)p - 2 : NULL;
+    if (h && h[0] != osize) (*wrong)++;
+    if (nsize == 0) {
+        free(h);
+        return NULL;
+    }
+    size_t *n = realloc(h, nsize + 2 * sizeof(size_t));
+    if (!n) return NULL;
+    n[0] = nsize;
+    return n + 2;
+}
+
 int main(void)
 {
     (void)tap_slurp;
@@ -175,5 +193,18 @@ int main(void)
     free(z2);
     trpt_ctx_free(ctx);
     ok(cnt.cur == 0, "everything freed (%zu bytes left)", cnt.cur);
+
+    /* Security review: zlib's frees reach the allocator with the real osize. */
+    size_t wrong = 0;
+    ctx = trpt_ctx_new(osize_checking_alloc, &wrong, NULL);
+    {
+        size_t zn;
+        unsigned char *zz = gz(TEXT, sizeof TEXT - 1, &zn);
+        int rc = trpt_gunzip(ctx, zz, zn, &out, NULL);
+        ok(rc == TRPT_OK && out.len == sizeof TEXT - 1, "gunzip with an osize-checking allocator");
+        free(zz);
+    }
+    trpt_ctx_free(ctx);
+    is_int(wrong, 0, "every free and realloc passes the block's size as osize");
     return done_testing();
 }

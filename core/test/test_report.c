@@ -513,6 +513,25 @@ static void test_paths(void)
     ok(rc == TRPT_OK && r.nwarnings == 2 && r.nwarnings_dropped == 1, "past max_warnings: counted");
     trpt_ctx_free(ctx);
 
+    /* Every RFC 8460 §4.4 result type maps to the enum types.c names. */
+    ctx = trpt_ctx_new(NULL, NULL, NULL);
+    int mapped = 0;
+    for (int t = 1; trpt_result_type_name(t); t++) {
+        char doc[600];
+        int n = snprintf(doc, sizeof doc,
+                          MINI "{\"policy\":{\"policy-type\":\"sts\",\"policy-domain\":\"d\"},"
+                          "\"summary\":{\"total-successful-session-count\":0,"
+                          "\"total-failure-session-count\":1},\"failure-details\":[{"
+                          "\"result-type\":\"%s\",\"failed-session-count\":1}]}]}",
+                          trpt_result_type_name(t));
+        trpt_ctx_reset(ctx);
+        if (trpt_parse_report(ctx, doc, (size_t)n, NULL, &r, &e) == TRPT_OK && r.nwarnings == 0 &&
+            r.policies[0].failures[0].result == t)
+            mapped++;
+    }
+    is_int(mapped, 11, "all 11 result types map to their enum without warnings");
+    trpt_ctx_free(ctx);
+
     /* Datetime edge cases the vectors do not cover. */
     int64_t t;
     ok(trpt__datetime_parse("1970-01-01T00:00:00Z", 20, &t) == 0 && t == 0, "epoch 0");

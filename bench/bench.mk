@@ -1,0 +1,18 @@
+# make bench: the C core and tlsrpt.parse_report (every Lua in LUAS) side by
+# side with ../shared/bench/peers.sh on the same six files; see bench/README.md.
+#   BENCH_RUNS=3        runs per cell (median)       BENCH_PEERS="python rust floor-inflate"
+#   TLSRPT_SHARED=dir   where bench/ and corpus/ are (default ../shared)
+
+BENCH_BIN  := $(BUILD)/bench/bench_core
+BENCH_MODS := $(foreach v,$(LUAS),$(BUILD)/bench/$(v)/benchclock.so)
+
+$(BENCH_BIN): bench/bench_core.c $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(DEP_LIBS)
+
+$(BUILD)/bench/%/benchclock.so: bench/clock.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(call lua_cflags,$*) -shared -o $@ $<
+
+bench: $(BENCH_BIN) $(BENCH_MODS) $(LUA_MODS)
+	@BUILD=$(BUILD) LUAS="$(LUAS)" sh bench/run.sh

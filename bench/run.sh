@@ -1,0 +1,115 @@
+#!/bin/sh
+# Benchmark matrix (make bench): the C core (bench/bench_core.c) and
+# tlsrpt.parse_report under every Lua in LUAS (bench/bench.lua), next to the
+# ../shared/bench peers on the same six files made by make-data.sh. Cells are
+# run file by file, all contenders back to back, so machine noise hits them
+# alike. Prints a Markdown table of MB/s (decompressed JSON, median of
+# BENCH_RUNS), the ratios the targets name with PASS/FAIL, and peak memory.
+# Env: BUILD, LUAS, TLSRPT_SHARED (default ../shared), BENCH_RUNS (default 1),
+#      BENCH_PEERS (default "python rust floor-inflate").
+set -u
+BUILD=${BUILD:-build}
+LUAS=${LUAS:-lua5.4 luajit}
+SHARED=${TLSRPT_SHARED:-../shared}
+RUNS=${BENCH_RUNS:-1}
+PEERS=${BENCH_PEERS:-python rust floor-inflate}
+[ -f "$SHARED/bench/make-data.sh" ] || { echo "bench: $SHARED/bench not found (TLSRPT_SHARED)" >&2; exit 1; }
+
+data=$(sh "$SHARED/bench/make-data.sh" 2>/dev/null | tail -n 1)
+[ -d "$data" ] || { echo "bench: make-data.sh failed" >&2; exit 1; }
+res=$(mktemp "${TMPDIR:-/tmp}/tlsrpt-bench.XXXXXX")
+trap 'rm -rf "$data" "$res"' EXIT
+files="small.json small.json.gz medium.json medium.json.gz large.json large.json.gz"
+
+# cell LABEL CMD...: one result line "label file mb_per_s checksum peak_ratio"
+cell() {
+    label=$1; shift
+    if line=$("$@" 2>/dev/null); then
+        echo "$line" | awk -v l="$label" -v f="$f" '{
+            mb = "-"; cs = "-"; pr = "-"
+            for (i = 1; i <= NF; i++) {
+                split($i, a, "=")
+                if (a[1] == "mb_per_s") mb = a[2]
+                if (a[1] == "checksum") cs = a[2]
+                if (a[1] == "peak_ratio") pr = a[2]
+            }
+            print l, f, mb, cs, pr }' >> "$res"
+    else
+        echo "bench: $label failed on $f" >&2
+    fi
+}
+
+labels="tlsrpt-c"
+for lv in $LUAS; do labels="$labels tlsrpt-$lv"; done
+labels="$labels $PEERS"
+for f in $files; do
+    echo "bench: $f" >&2
+    r=0
+    while [ "$r" -lt "$RUNS" ]; do
+        r=$((r + 1))
+        cell tlsrpt-c "$BUILD/bench/bench_core" "$data/$f"
+        for lv in $LUAS; do
+            cell "tlsrpt-$lv" env LUA_PATH="lua/?.lua;lua/?/init.lua;;" \
+                LUA_CPATH="$BUILD/$lv/?.so;$BUILD/bench/$lv/?.so;;" "$lv" bench/bench.lua "$data/$f"
+        done
+        for p in $PEERS; do
+            cell "$p" env PEERS="$p" sh "$SHARED/bench/peers.sh" "$data/$f"
+        done
+    done
+done
+
+awk -v labels="$labels" -v files="$files" -v luas="$LUAS" '
+function median(key,   n, i, j, t, v) {
+    n = cnt[key]; if (!n) return ""
+    for (i = 1; i <= n; i++) v[i] = val[key, i]
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
+function check(name, got, want, op,   ok) {
+    if (got == "") { printf "| %s | n/a | %s %s | MISSING |\n", name, op, want; fails++; return }
+    ok = (op == ">=") ? got >= want : got <= want
+    printf "| %s | %.2f | %s %s | %s |\n", name, got, op, want, ok ? "PASS" : "FAIL"
+    if (!ok) fails++
+}
+{ key = $1 SUBSEP $2; cnt[key]++; val[key, cnt[key]] = $3 + 0; sum[$2, $4] = 1; files_cs[$2] = files_cs[$2] " " $4
+  if ($5 != "-") peak[$2] = $5 }
+END {
+    nl = split(labels, L, " "); nf = split(files, F, " "); nlu = split(luas, LU, " ")
+    printf "\nMB/s of decompressed JSON (median of runs)\n\n| contender |"
+    for (j = 1; j <= nf; j++) printf " %s |", F[j]
+    printf "\n|---|"; for (j = 1; j <= nf; j++) printf "---:|"; printf "\n"
+    for (i = 1; i <= nl; i++) {
+        printf "| %s |", L[i]
+        for (j = 1; j <= nf; j++) {
+            m = median(L[i] SUBSEP F[j])
+            if (L[i] == "floor-inflate" && F[j] !~ /\.gz$/) printf " n/a (copy) |"
+            else if (m == "") printf " - |"
+            else printf " %.0f |", m
+        }
+        printf "\n"
+    }
+    printf "| peak memory / JSON (C core) |"
+    for (j = 1; j <= nf; j++) printf " %s |", (F[j] in peak) ? peak[F[j]] : "-"
+    printf "\n\n| target | measured | goal | result |\n|---|---:|---:|---|\n"
+    split("medium.json large.json", big, " ")
+    for (k = 1; k <= 2; k++) {
+        c = median("tlsrpt-c" SUBSEP big[k]); r = median("rust" SUBSEP big[k]); p = median("python" SUBSEP big[k])
+        check("C core / rust, " big[k], (c != "" && r != "") ? c / r : "", 1.2, ">=")
+        check("C core / python, " big[k], (c != "" && p != "") ? c / p : "", 4, ">=")
+    }
+    for (j = 1; j <= nf; j++) if (F[j] ~ /\.gz$/) {
+        c = median("tlsrpt-c" SUBSEP F[j]); fl = median("floor-inflate" SUBSEP F[j])
+        check("C core / floor-inflate, " F[j], (c != "" && fl != "") ? c / fl : "", 0.6, ">=")
+    }
+    for (u = 1; u <= nlu; u++) for (j = 1; j <= nf; j++) {
+        l = median("tlsrpt-" LU[u] SUBSEP F[j]); p = median("python" SUBSEP F[j])
+        check(LU[u] " parse_report / python, " F[j], (l != "" && p != "") ? l / p : "", 2, ">=")
+    }
+    for (j = 1; j <= nf; j++) check("C core peak memory / JSON size, " F[j], (F[j] in peak) ? peak[F[j]] : "", 2, "<=")
+    for (j = 1; j <= nf; j++) {
+        n = split(files_cs[F[j]], cs, " "); bad = 0
+        for (k = 2; k <= n; k++) if (cs[k] != cs[1]) bad = 1
+        if (bad) { printf "| checksums agree, %s | %s | equal | FAIL |\n", F[j], files_cs[F[j]]; fails++ }
+    }
+    printf "\n%d target(s) missed\n", fails
+}' "$res"
