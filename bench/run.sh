@@ -4,14 +4,18 @@
 # ../shared/bench peers on the same six files made by make-data.sh. Cells are
 # run file by file, all contenders back to back, so machine noise hits them
 # alike. Prints a Markdown table of MB/s (decompressed JSON, median of
-# BENCH_RUNS), the ratios the targets name with PASS/FAIL, and peak memory.
+# BENCH_RUNS), the ratios the targets name with PASS/FAIL, and peak memory;
+# then a second table: tlsrpt.collection (bench/collection.lua, ~1M rows)
+# rows/s for add and each query under every Lua (one run each, ~10 s).
 # Env: BUILD, LUAS, TLSRPT_SHARED (default ../shared), BENCH_RUNS (default 1),
-#      BENCH_PEERS (default "python rust floor-inflate").
+#      BENCH_PEERS (default "python rust floor-inflate"),
+#      BENCH_COLLECTION_ROWS (default 1000000; 0 skips that table).
 set -u
 BUILD=${BUILD:-build}
 LUAS=${LUAS:-lua5.4 luajit}
 SHARED=${TLSRPT_SHARED:-../shared}
 RUNS=${BENCH_RUNS:-1}
+CROWS=${BENCH_COLLECTION_ROWS:-1000000}
 PEERS=${BENCH_PEERS:-python rust floor-inflate}
 [ -f "$SHARED/bench/make-data.sh" ] || { echo "bench: $SHARED/bench not found (TLSRPT_SHARED)" >&2; exit 1; }
 
@@ -113,3 +117,44 @@ END {
     }
     printf "\n%d target(s) missed\n", fails
 }' "$res"
+status=$?
+
+# tlsrpt.collection: "<interp> <phase> <seconds> s  (<detail>)" per phase;
+# the interpreter name is two words ("Lua 5.4", "LuaJIT 2.1.0-beta3").
+[ "$CROWS" -gt 0 ] 2>/dev/null || exit $status
+for lv in $LUAS; do
+    echo "bench: collection under $lv" >&2
+    env LUA_PATH="lua/?.lua;lua/?/init.lua;;" "$lv" bench/collection.lua "$CROWS" 2>/dev/null |
+        sed "s/^/$lv|/" || echo "bench: collection failed under $lv" >&2
+done | awk -v luas="$LUAS" '
+{
+    split($0, a, "|"); lv = a[1]; line = a[2]
+    if (!match(line, / +[0-9.]+ s  \(/)) next
+    n = split(substr(line, 1, RSTART - 1), w, " "); phase = w[3]
+    for (i = 4; i <= n; i++) phase = phase " " w[i]
+    rest = substr(line, RSTART); split(rest, f, " "); secs = f[1] + 0
+    if (phase == "add" && match(rest, /[0-9]+ rows/)) rows[lv] = substr(rest, RSTART, RLENGTH - 5) + 0
+    if (phase ~ /^(add|query )/) {
+        if (!(phase in seen)) { seen[phase] = 1; order[++np] = phase }
+        t[lv, phase] = secs
+    }
+}
+END {
+    nl = split(luas, L, " ")
+    printf "\ntlsrpt.collection, rows/s (bench/collection.lua: add = rows stored, query = rows scanned)\n\n| phase |"
+    for (i = 1; i <= nl; i++) printf " %s |", L[i]
+    printf "\n|---|"; for (i = 1; i <= nl; i++) printf "---:|"; printf "\n"
+    for (k = 1; k <= np; k++) {
+        ph = order[k]; printf "| %s |", ph
+        for (i = 1; i <= nl; i++) {
+            s = t[L[i], ph]
+            if (s == "" || !rows[L[i]]) printf " - |"
+            else if (s <= 0) printf " > %.1fM |", rows[L[i]] / 0.001 / 1e6
+            else printf " %.2fM |", rows[L[i]] / s / 1e6
+        }
+        printf "\n"
+    }
+    for (i = 1; i <= nl; i++) if (rows[L[i]]) printf "%s%s: %d rows", (i > 1 ? ", " : "\n"), L[i], rows[L[i]]
+    printf "\n"
+}'
+exit $status

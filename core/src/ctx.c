@@ -1,5 +1,6 @@
 /* Context: allocator, arena, limits and error helpers. */
 #include "internal.h"
+#include "json.h" /* trpt__ctx_reserve */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
  * while a small record parse touches a single small block. */
 #define CHUNK_MIN 4096
 #define CHUNK_MAX (1u << 22)
+#define CHUNK_BIG (1u << 16)
 #define ALIGN 16
 
 /* The allocator may hand out blocks aligned to 8 only (LuaJIT's does), so
@@ -118,8 +120,12 @@ void *trpt_ctx_alloc(trpt_ctx *ctx, size_t n)
         return p;
     }
     size_t want = ctx->chunks ? ctx->chunks->size * 2 : CHUNK_MIN;
+    if (want < CHUNK_MIN) want = CHUNK_MIN; /* after a small trpt__ctx_reserve */
     if (want > CHUNK_MAX) want = CHUNK_MAX;
-    if (want < n) want = n;
+    /* A big request of half the step or more (a decompressed buffer) gets
+     * a block of exactly its size, behind the head: rounding it up to the
+     * step would waste up to half of a large block. */
+    if (want < n || (n >= want / 2 && n >= CHUNK_BIG)) want = n;
     if (want > SIZE_MAX - CHUNK_BYTES(0)) return NULL;
     struct trpt_chunk *c = ctx->alloc(ctx->ud, NULL, 0, CHUNK_BYTES(want));
     if (!c) return NULL;
@@ -137,6 +143,26 @@ void *trpt_ctx_alloc(trpt_ctx *ctx, size_t n)
     ctx->cur = chunk_data(c) + n;
     ctx->end = chunk_data(c) + want;
     return chunk_data(c);
+}
+
+int trpt__ctx_reserve(trpt_ctx *ctx, size_t n)
+{
+    if (n > SIZE_MAX - (ALIGN - 1)) return -1;
+    n = (n + (ALIGN - 1)) & ~(size_t)(ALIGN - 1);
+    if (n == 0) n = ALIGN;
+    if ((size_t)(ctx->end - ctx->cur) >= n) return 0;
+    if (n > SIZE_MAX - CHUNK_BYTES(0)) return -1;
+    struct trpt_chunk *c = ctx->alloc(ctx->ud, NULL, 0, CHUNK_BYTES(n));
+    if (!c) return -1;
+    /* The new block becomes the bump region; what is left in the old head
+     * is given up (less than n bytes). */
+    c->size = n;
+    c->next = ctx->chunks;
+    ctx->chunks = c;
+    ctx->bytes += n;
+    ctx->cur = chunk_data(c);
+    ctx->end = ctx->cur + n;
+    return 0;
 }
 
 char *trpt__strdup(trpt_ctx *ctx, const char *s, size_t n)
@@ -166,7 +192,9 @@ int trpt__fail(trpt_error *err, int code, size_t offset, const char *rfc, const 
 void *trpt__vec_push(trpt_ctx *ctx, trpt_vec *v)
 {
     if (v->len == v->cap) {
-        size_t ncap = v->cap ? v->cap * 2 : 8;
+        /* The first array takes about 256 bytes whatever the element size
+         * (8 policy results were 1 KiB, more than a small report). */
+        size_t ncap = v->cap ? v->cap * 2 : (v->elem < 128 ? 256 / v->elem : 2);
         if (ncap > SIZE_MAX / v->elem) return NULL;
         char *d = trpt__mem(ctx, v->data, v->cap * v->elem, ncap * v->elem);
         if (!d) return NULL;

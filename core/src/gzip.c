@@ -7,6 +7,7 @@
  * z_stream is cached in the ctx and reset per call: small .gz reports do
  * not pay inflateInit2 and its window allocation each time. */
 #include "internal.h"
+#include "json.h" /* trpt__ctx_reserve */
 
 #include <limits.h>
 #include <zlib.h>
@@ -108,9 +109,10 @@ int trpt_gunzip(trpt_ctx *ctx, const void *data, size_t len, trpt_str *out, trpt
     zs->avail_in = 0;
 
     /* A fresh arena would make this buffer its head block, and the next
-     * block would double from it: start a small head first, so the parse
-     * results that follow grow from 4 KiB instead (peak memory). */
-    if (!ctx->chunks && !trpt_ctx_alloc(ctx, 1))
+     * block would double from it: start a small head first (trpt_parse_report
+     * has already reserved one for its results), so the buffer goes in a
+     * block of its own behind it (peak memory). */
+    if (!ctx->chunks && trpt__ctx_reserve(ctx, 64))
         return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
     /* +1: the output is NUL-terminated for callers that like C strings. */
     char *buf = trpt_ctx_alloc(ctx, size + 1);

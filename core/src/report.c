@@ -21,9 +21,18 @@ typedef struct rp {
     trpt_vec strs;       /* trpt_str, scratch for one string list */
     trpt_vec extra;      /* trpt_kv, used as a stack by nested objects */
     size_t total_failures;
+    size_t arena0;       /* arena bytes in use before parsing (reserve_ahead) */
 } rp;
 
 #define J (&r->j)
+
+/* Arena reservations (report_estimate, reserve_ahead): never more than
+ * RESERVE_MAX at once for the results; a .gz report up to
+ * RESERVE_GZ_INLINE decompressed gets its buffer in the same block, so a
+ * reset ctx keeps one block that fits the next such report whole (with two
+ * blocks of similar size, one was freed and re-faulted on every call). */
+#define RESERVE_MAX ((size_t)32 << 20)
+#define RESERVE_GZ_INLINE ((size_t)16 << 20)
 
 /* ------------------------------------------------------------ warnings */
 
@@ -619,6 +628,28 @@ static int parse_failure(rp *r, trpt_failure *f)
     return extra_finish(r, xfrom, &f->extra, &f->nextra);
 }
 
+/* Before an arena allocation of now bytes that does not fit the current
+ * block: reserve one block for it and for what the rest of the input will
+ * likely need, extrapolated from the bytes used per input byte so far.
+ * Doubling blocks would overshoot by up to 2x on reports whose view structs
+ * outweigh their JSON (short failure details); on a report with several
+ * policies this sizes the rest in one go. A failed reservation is left to
+ * the allocation that follows to report. */
+#define POLICY_ROOM 512
+
+static void reserve_ahead(rp *r, size_t now)
+{
+    trpt_ctx *ctx = J->ctx;
+    if ((size_t)(ctx->end - ctx->cur) >= now) return;
+    size_t done = (size_t)(J->p - J->base), left = (size_t)(J->end - J->p);
+    /* Results so far: not the decompressed buffer, which came before. */
+    size_t used = ctx->bytes - (size_t)(ctx->end - ctx->cur) - r->arena0 + now;
+    double more = done ? (double)used * (double)left / (double)done : 0;
+    more += more / 8; /* the tail of a report is not always like its head */
+    if (more > (double)RESERVE_MAX) more = (double)RESERVE_MAX;
+    (void)trpt__ctx_reserve(ctx, now + (size_t)more);
+}
+
 static int parse_failures(rp *r, trpt_policy_result *pr, int *is_array)
 {
     int rc = 0;
@@ -642,6 +673,7 @@ static int parse_failures(rp *r, trpt_policy_result *pr, int *is_array)
     }
     J->depth--;
     if (r->fails.len) {
+        reserve_ahead(r, r->fails.len * sizeof(trpt_failure));
         trpt_failure *dst = trpt_ctx_alloc(J->ctx, r->fails.len * sizeof *dst);
         if (!dst) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
         memcpy(dst, r->fails.data, r->fails.len * sizeof *dst);
@@ -824,6 +856,7 @@ static int parse_policies(rp *r)
         if (++idx > J->max_elements) return too_many(r, "policies");
         trpt_policy_result *pr = trpt__vec_push(J->ctx, &r->pols);
         if (!pr) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
+        reserve_ahead(r, POLICY_ROOM); /* its strings, lists, extras */
         if ((rc = parse_policy_item(r, pr))) return rc;
         st = array_next(r, &rc) ? 0 : 1;
         if (rc) return rc;
@@ -985,6 +1018,33 @@ static void rp_free(rp *r)
     trpt__json_done(J);
 }
 
+/* Arena bytes to reserve for the results of a report of len input bytes:
+ * 3/4 of the JSON (the view structs take 0.4-1x on typical reports;
+ * reserve_ahead sizes what more they need), whose length for gzip input is
+ * the ISIZE trailer clamped as trpt_gunzip clamps it, so a lying trailer
+ * reserves no more than the limits let through; plus the decompressed
+ * buffer up to RESERVE_GZ_INLINE. 0 for gzip input past that (or too short
+ * to hold a trailer): trpt_parse_report reserves once it has inflated. */
+
+static size_t report_estimate(const trpt_ctx *ctx, const char *buf, size_t len, int gz)
+{
+    size_t json = len;
+    if (gz) {
+        if (len < 18) return 0;
+        const unsigned char *t = (const unsigned char *)buf + len - 4;
+        json = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
+        if (json > ctx->limits.max_decompressed) json = ctx->limits.max_decompressed;
+        if (ctx->limits.max_ratio && len <= SIZE_MAX / ctx->limits.max_ratio &&
+            json > len * ctx->limits.max_ratio)
+            json = len * ctx->limits.max_ratio;
+    }
+    if (gz && json > RESERVE_GZ_INLINE) return 0; /* reserved after inflating */
+    if (json > RESERVE_MAX) return RESERVE_MAX;
+    size_t est = json / 4 * 3 + 128;
+    if (gz) est += json + 32; /* buffer + NUL, aligned */
+    return est;
+}
+
 int trpt_parse_report(trpt_ctx *ctx, const void *data, size_t len, const trpt_parse_opts *opts,
                       trpt_report *out, trpt_error *err)
 {
@@ -996,12 +1056,25 @@ int trpt_parse_report(trpt_ctx *ctx, const void *data, size_t len, const trpt_pa
                           "input of %zu bytes exceeds max_input (%zu)", len,
                           ctx->limits.max_input);
     const char *buf = data ? data : "";
-    if (len >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b) {
+    int gz = len >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b;
+    /* One arena block for the results, sized from the JSON length: a small
+     * report then holds well under 4 KiB, and a ctx reset keeps the whole
+     * block, so a loop over similar reports allocates nothing. A .gz report
+     * too big to share a block with its decompressed buffer reserves after
+     * inflating, so that the buffer goes first into the block a reset kept
+     * (the largest, the previous buffer) and only the results come and go. */
+    size_t est = report_estimate(ctx, buf, len, gz);
+    int after = gz && est == 0;
+    if (!after && trpt__ctx_reserve(ctx, est))
+        return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    if (gz) {
         trpt_str z;
         int rc = trpt_gunzip(ctx, data, len, &z, err);
         if (rc) return rc;
         buf = z.ptr;
         len = z.len;
+        if (after && trpt__ctx_reserve(ctx, report_estimate(ctx, buf, len, 0)))
+            return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
     }
     rp r = {
         .r = out,
@@ -1013,9 +1086,12 @@ int trpt_parse_report(trpt_ctx *ctx, const void *data, size_t len, const trpt_pa
         .strs = { .elem = sizeof(trpt_str) },
         .extra = { .elem = sizeof(trpt_kv) },
     };
+    r.arena0 = ctx->bytes - (size_t)(ctx->end - ctx->cur);
     trpt__json_init(&r.j, ctx, buf, len, err);
     int rc = parse_top(&r);
     if (!rc) {
+        /* The policy and warning arrays are copied into the arena last. */
+        reserve_ahead(&r, r.pols.len * r.pols.elem + r.warnings.len * r.warnings.elem + 32);
         out->npolicies = r.pols.len;
         out->policies = trpt__vec_finish(ctx, &r.pols);
         out->nwarnings = r.warnings.len;

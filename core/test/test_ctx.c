@@ -2,6 +2,7 @@
 #include "tap.h"
 #include "trpt.h"
 #include "testutil.h"
+#include "json.h" /* trpt__ctx_reserve (hidden; the test links libtrpt.a) */
 
 #include <stdint.h>
 
@@ -39,6 +40,40 @@ int main(void)
     ok(trpt_policy_type_name(TRPT_POLICY_NO_POLICY_FOUND) &&
            strcmp(trpt_policy_type_name(TRPT_POLICY_NO_POLICY_FOUND), "no-policy-found") == 0,
        "policy type name");
+
+    /* trpt__ctx_reserve: one block of exactly the size asked (rounded to
+     * 16) on a fresh ctx, filled without further allocator calls; no-op
+     * while the room suffices; -1 when the allocator fails. */
+    al = (tu_alloc){ -1, 0 };
+    ctx = trpt_ctx_new(tu_alloc_fn, &al, NULL);
+    ok(ctx && trpt__ctx_reserve(ctx, 1000) == 0, "reserve 1000 bytes");
+    is_int(trpt_ctx_bytes(ctx), 1008, "a reserved block is the size asked, rounded to 16");
+    long long live = al.live;
+    all = 1;
+    for (int i = 0; i < 9; i++) all &= trpt_ctx_alloc(ctx, 100) != NULL; /* 9 x 112 = 1008 */
+    ok(all && al.live == live, "allocations within the reservation call no allocator");
+    ok(trpt__ctx_reserve(ctx, 1000) == 0 && trpt_ctx_bytes(ctx) == 2016,
+       "reserve past the room adds a block of the size asked");
+    ok(trpt__ctx_reserve(ctx, 16) == 0 && trpt_ctx_bytes(ctx) == 2016,
+       "reserve within the room allocates nothing");
+    ok(trpt__ctx_reserve(ctx, SIZE_MAX) == -1 && trpt__ctx_reserve(ctx, SIZE_MAX - 8) == -1,
+       "reserve near SIZE_MAX fails");
+    al.left = 0;
+    ok(trpt__ctx_reserve(ctx, 4096) == -1, "reserve fails when the allocator does");
+    al.left = -1;
+    /* A big request (>= 64 KiB, half the growth step or more) gets a block
+     * of exactly its size behind the head: the head's room stays in use. */
+    char *h = trpt_ctx_alloc(ctx, 16);
+    size_t before = trpt_ctx_bytes(ctx);
+    char *bigb = trpt_ctx_alloc(ctx, 100000);
+    ok(bigb && trpt_ctx_bytes(ctx) == before + 100000, "a big request gets an exact block");
+    char *h2 = trpt_ctx_alloc(ctx, 16);
+    ok(h && h2 == h + 16 && trpt_ctx_bytes(ctx) == before + 100000,
+       "the bump region stays in the head block after a big request");
+    trpt_ctx_reset(ctx);
+    is_int(trpt_ctx_bytes(ctx), 100000, "reset keeps the largest block");
+    trpt_ctx_free(ctx);
+    is_int(al.live, 0, "every byte returned");
 
     /* Security review: a size near SIZE_MAX must fail, not wrap to a
      * 16-byte block when rounded up to the alignment. */

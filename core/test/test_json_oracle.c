@@ -79,6 +79,10 @@ int main(void)
             if (!good || !rej) bad = 1;
         }
     ok(!bad, "control characters found at every position of strings up to 40 bytes");
+    ok(trpt__utf8_valid("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10), "utf8_valid: 1-4 byte forms");
+    ok(!trpt__utf8_valid("\xed\xa0\x80", 3), "utf8_valid: surrogate");
+    ok(!trpt__utf8_valid("ab\xc3", 3), "utf8_valid: truncated at the end");
+    ok(trpt__utf8_valid("", 0), "utf8_valid: empty");
     trpt_ctx_free(ctx);
     return done_testing();
 }

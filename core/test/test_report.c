@@ -546,10 +546,108 @@ static void test_paths(void)
     ok(trpt__datetime_parse("2024-04-31T00:00:00Z", 20, &t) < 0, "April 31");
 }
 
+/* Peak bytes held through the ctx allocator (arena, temporary arrays,
+ * inflater, the ctx itself). */
+typedef struct peak_alloc {
+    size_t cur, peak;
+} peak_alloc;
+
+static void *peak_fn(void *ud, void *p, size_t osize, size_t nsize)
+{
+    peak_alloc *a = ud;
+    if (nsize == 0) {
+        if (p) a->cur -= osize;
+        free(p);
+        return NULL;
+    }
+    void *q = realloc(p, nsize);
+    if (!q) return NULL;
+    a->cur = a->cur - (p ? osize : 0) + nsize;
+    if (a->cur > a->peak) a->peak = a->cur;
+    return q;
+}
+
+/* A report of npol policies with nfd failure details each, shaped like the
+ * benchmark's (../shared/bench/gen_report.py): addresses, MX names, about
+ * 150 bytes of JSON per detail (malloc'd). */
+static char *make_typical(size_t npol, size_t nfd, size_t *len)
+{
+    size_t cap = strlen(MINI) + npol * (300 + nfd * 220) + 16, o = 0;
+    char *b = malloc(cap);
+    o += (size_t)snprintf(b + o, cap - o, "%s", MINI);
+    for (size_t p = 0; p < npol; p++) {
+        o += (size_t)snprintf(b + o, cap - o,
+                              "%s{\"policy\":{\"policy-type\":\"sts\",\"policy-domain\":"
+                              "\"d%zu.example.com\",\"mx-host\":[\"mx1.d%zu.example.com\"]},"
+                              "\"summary\":{\"total-successful-session-count\":100,"
+                              "\"total-failure-session-count\":%zu},\"failure-details\":[",
+                              p ? "," : "", p, p, nfd);
+        for (size_t f = 0; f < nfd; f++)
+            o += (size_t)snprintf(
+                b + o, cap - o,
+                "%s{\"result-type\":\"certificate-expired\",\"sending-mta-ip\":\"192.0.2.%zu\","
+                "\"receiving-mx-hostname\":\"mx%zu.d%zu.example.com\",\"receiving-ip\":"
+                "\"198.51.100.%zu\",\"failed-session-count\":%zu}",
+                f ? "," : "", f % 250 + 1, f % 7, p, (f * 7) % 250 + 1, f + 1);
+        o += (size_t)snprintf(b + o, cap - o, "]}");
+    }
+    o += (size_t)snprintf(b + o, cap - o, "]}");
+    *len = o;
+    return b;
+}
+
+/* Peak bytes of one parse in a fresh ctx with a counting allocator (the
+ * arena, temporary arrays, inflater and the ctx itself). */
+static size_t parse_peak(const void *in, size_t n)
+{
+    peak_alloc pa = { 0, 0 };
+    trpt_ctx *ctx = trpt_ctx_new(peak_fn, &pa, NULL);
+    trpt_report r;
+    trpt_error e;
+    int rc = trpt_parse_report(ctx, in, n, NULL, &r, &e);
+    trpt_ctx_free(ctx);
+    return rc ? SIZE_MAX : pa.peak;
+}
+
+/* The issue's memory target, peak <= 2x the decompressed JSON: met for
+ * plain JSON from about 800 bytes up on reports shaped like real ones (the
+ * fixed cost, ctx 112 B and the first policy array 256 B, dominates below).
+ * gzip input adds the decompressed buffer itself (1x) and zlib's inflate
+ * state (7.2 KiB), so .gz meets it only where the views take under ~1x
+ * (the benchmark's reports: 0.6-0.8x; these test details, 0.9-1.2x).
+ * Bare minimum details (58 bytes of JSON against the 152-byte
+ * trpt_failure view) need about 3x, which no arena sizing avoids. The
+ * bounds below are those facts plus 1/4 for block rounding, so that a
+ * regression in the arena sizing shows. */
+static void test_memory(void)
+{
+    static const size_t shapes[][2] = { { 2, 1 }, { 2, 4 }, { 5, 20 }, { 20, 50 }, { 50, 400 } };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        size_t len;
+        char *json = make_typical(shapes[i][0], shapes[i][1], &len);
+        size_t peak = parse_peak(json, len);
+        ok(peak <= 2 * len, "peak memory %zu <= 2 x %zu-byte JSON", peak, len);
+        size_t cap = len + 1024;
+        unsigned char *z = malloc(cap);
+        size_t zn = gz(json, len, z, cap);
+        size_t zpeak = parse_peak(z, zn);
+        ok(zpeak <= peak + len + len / 4 + 8192,
+           "gzip: peak %zu <= plain %zu + the %zu-byte buffer (+1/4) + 8 KiB", zpeak, peak, len);
+        free(z);
+        free(json);
+    }
+    size_t len;
+    char *json = make_report(50, 400, &len);
+    size_t peak = parse_peak(json, len);
+    ok(peak <= 4 * len, "minimal details: peak %zu <= 4 x %zu-byte JSON", peak, len);
+    free(json);
+}
+
 int main(void)
 {
     test_vectors();
     test_corpus();
     test_paths();
+    test_memory();
     return done_testing();
 }

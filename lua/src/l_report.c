@@ -213,27 +213,37 @@ static void set_extra(lua_State *L, int kt, int t, const trpt_kv *kv, size_t n)
  * reason codes) are pushed from a small direct-mapped cache of Lua strings
  * kept in stack slots: a hit costs a hash and a memcmp instead of Lua's
  * string interning, whose table walk misses the CPU cache on big reports. */
-#define VC_SLOTS 64
+#define VC_SLOTS 256 /* 64 slots missed 18% on the bench's large report, 256 3% */
+
+/* The failure-detail member names, K_RESULT_TYPE .. K_FAILURE_REASON_CODE,
+ * are also copied to stack slots: lua_pushvalue is cheaper than a
+ * lua_rawgeti on the key table, on the loop that runs per detail. */
+#define FK_FIRST K_RESULT_TYPE
+#define FK_COUNT (K_FAILURE_REASON_CODE - K_RESULT_TYPE + 1)
 
 typedef struct vcache {
     int base;                      /* stack index of slot 0 */
+    int kbase;                     /* stack index of key FK_FIRST */
     const char *ptr[VC_SLOTS];     /* bytes of the cached string (arena) */
     size_t len[VC_SLOTS];
 } vcache;
 
-static void vc_init(lua_State *L, vcache *c)
+static void vc_init(lua_State *L, vcache *c, int kt)
 {
-    luaL_checkstack(L, VC_SLOTS + 8, "report");
+    luaL_checkstack(L, VC_SLOTS + FK_COUNT + 8, "report");
+    c->kbase = lua_gettop(L) + 1;
+    for (int k = 0; k < FK_COUNT; k++) lua_rawgeti(L, kt, FK_FIRST + k);
     c->base = lua_gettop(L) + 1;
-    for (int i = 0; i < VC_SLOTS; i++) {
-        lua_pushnil(L);
-        c->ptr[i] = NULL;
-        c->len[i] = 0;
-    }
+    for (int i = 0; i < VC_SLOTS; i++) lua_pushnil(L);
+    memset(c->ptr, 0, sizeof c->ptr);
 }
 
 static inline void vc_push(lua_State *L, vcache *c, trpt_str s)
 {
+    if (s.len == 0) { /* also keeps a NULL ptr away from memcmp */
+        lua_pushliteral(L, "");
+        return;
+    }
     /* FNV-1a over at most 32 bytes, plus the length. */
     uint32_t h = 2166136261u ^ (uint32_t)s.len;
     size_t n = s.len < 32 ? s.len : 32;
@@ -250,10 +260,20 @@ static inline void vc_push(lua_State *L, vcache *c, trpt_str s)
     c->len[slot] = s.len;
 }
 
-static inline void set_cached(lua_State *L, vcache *c, int kt, int t, int k, trpt_str s)
+/* Pushes failure-detail key k from its stack slot. */
+#define FKEY(c, k) lua_pushvalue(L, (c)->kbase + ((k) - FK_FIRST))
+
+static inline void fset_cached(lua_State *L, vcache *c, int t, int k, trpt_str s)
 {
-    lua_rawgeti(L, kt, k);
+    FKEY(c, k);
     vc_push(L, c, s);
+    lua_rawset(L, t);
+}
+
+static inline void fset_str(lua_State *L, vcache *c, int t, int k, trpt_str s)
+{
+    FKEY(c, k);
+    lua_pushlstring(L, s.ptr ? s.ptr : "", s.len);
     lua_rawset(L, t);
 }
 
@@ -264,23 +284,39 @@ static size_t count_details(const trpt_report *r)
     return n;
 }
 
+static int popcount(unsigned v)
+{
+    int n = 0;
+    for (; v; v &= v - 1) n++;
+    return n;
+}
+
 static void push_failure(lua_State *L, vcache *c, int kt, const trpt_failure *f)
 {
-    lua_createtable(L, 0, 8);
-    int t = lua_gettop(L);
-    set_cached(L, c, kt, t, K_RESULT_TYPE, f->result_type);
     unsigned h = f->has;
-    if (h & TRPT_HAS_SENDING_MTA_IP) set_str(L, kt, t, K_SENDING_MTA_IP, f->sending_mta_ip);
+    /* Exact size: result_type, failed_session_count, the optional members
+     * present, extra. */
+    int nfields = 2 + (f->nextra ? 1 : 0) +
+                  popcount(h & (TRPT_HAS_SENDING_MTA_IP | TRPT_HAS_RECEIVING_MX_HOSTNAME |
+                                TRPT_HAS_RECEIVING_MX_HELO | TRPT_HAS_RECEIVING_IP |
+                                TRPT_HAS_ADDITIONAL_INFORMATION |
+                                TRPT_HAS_FAILURE_REASON_CODE));
+    lua_createtable(L, 0, nfields);
+    int t = lua_gettop(L);
+    fset_cached(L, c, t, K_RESULT_TYPE, f->result_type);
+    if (h & TRPT_HAS_SENDING_MTA_IP) fset_str(L, c, t, K_SENDING_MTA_IP, f->sending_mta_ip);
     if (h & TRPT_HAS_RECEIVING_MX_HOSTNAME)
-        set_cached(L, c, kt, t, K_RECEIVING_MX_HOSTNAME, f->receiving_mx_hostname);
+        fset_cached(L, c, t, K_RECEIVING_MX_HOSTNAME, f->receiving_mx_hostname);
     if (h & TRPT_HAS_RECEIVING_MX_HELO)
-        set_str(L, kt, t, K_RECEIVING_MX_HELO, f->receiving_mx_helo);
-    if (h & TRPT_HAS_RECEIVING_IP) set_str(L, kt, t, K_RECEIVING_IP, f->receiving_ip);
-    set_int(L, kt, t, K_FAILED_SESSION_COUNT, f->failed_session_count);
+        fset_str(L, c, t, K_RECEIVING_MX_HELO, f->receiving_mx_helo);
+    if (h & TRPT_HAS_RECEIVING_IP) fset_str(L, c, t, K_RECEIVING_IP, f->receiving_ip);
+    FKEY(c, K_FAILED_SESSION_COUNT);
+    push_int(L, f->failed_session_count);
+    lua_rawset(L, t);
     if (h & TRPT_HAS_ADDITIONAL_INFORMATION)
-        set_str(L, kt, t, K_ADDITIONAL_INFORMATION, f->additional_information);
+        fset_str(L, c, t, K_ADDITIONAL_INFORMATION, f->additional_information);
     if (h & TRPT_HAS_FAILURE_REASON_CODE)
-        set_cached(L, c, kt, t, K_FAILURE_REASON_CODE, f->failure_reason_code);
+        fset_cached(L, c, t, K_FAILURE_REASON_CODE, f->failure_reason_code);
     set_extra(L, kt, t, f->extra, f->nextra);
 }
 
@@ -326,7 +362,7 @@ void tl_push_report(lua_State *L, const trpt_report *r)
     int kt = lua_gettop(L);
     vcache vc;
     vc.base = 0;
-    if (count_details(r)) vc_init(L, &vc); /* only details use it */
+    if (count_details(r)) vc_init(L, &vc, kt); /* only details use it */
     lua_createtable(L, 0, 8);
     int t = lua_gettop(L);
     if (r->has & TRPT_HAS_ORGANIZATION_NAME)
@@ -377,8 +413,9 @@ void tl_push_report(lua_State *L, const trpt_report *r)
 
 /* ------------------------------------------------------------ functions */
 
-/* The closure's ctx keeps its largest arena block between calls (the
- * decompressed buffer of a .gz report, or a 4 MiB block) up to this size:
+/* The closure's ctx keeps its largest arena block between calls (the block
+ * trpt_parse_report reserved for the last report's results, with its
+ * decompressed buffer up to 16 MiB, or a bigger buffer) up to this size:
  * reports of similar size then reuse warm memory instead of faulting in
  * fresh pages each time (+30% on a 25 MB report). A bigger block is
  * dropped with its ctx so a long-running host does not hold it. */
@@ -416,34 +453,34 @@ static void release_ctx(lua_State *L, trpt_ctx *ctx, int shared)
     lua_replace(L, lua_upvalueindex(2));
 }
 
-/* Reports with more failure details than this are converted with the
- * collector paused (Lua 5.2+, LuaJIT 2.1): the result is all live data, so
- * incremental GC steps during the build would only re-traverse it (20-30%
- * of the time on a 100,000-detail report). */
-#define TL_GC_PAUSE_DETAILS 256
-
-#if defined(LUA_GCISRUNNING)
+/* The collector is left alone while the table is built. Pausing it for big
+ * reports (an earlier version) looked 20-30% faster only because
+ * LUA_GCRESTART forgives the debt: every allocation of a big report
+ * happened in the pause, so a host parsing such reports in a loop never
+ * collected the old results (+25 MB per call on a 25 MB report). Paying the
+ * debt back afterwards with LUA_GCSTEP was no faster than not pausing (and
+ * slower on LuaJIT), and PUC Lua 5.1 could not pause safely anyway: it has
+ * no LUA_GCISRUNNING to tell whether the host had stopped the collector. */
 static int push_report_protected(lua_State *L)
 {
     tl_push_report(L, lua_touserdata(L, 1));
     return 1;
 }
-#endif
+
+/* Reports with more failure details than this are converted in a protected
+ * call, so that an out-of-memory error while building releases the shared
+ * ctx (and its big arena) instead of leaving it marked busy. Small reports
+ * skip the pcall; an error there only costs a fresh ctx per later call. */
+#define TL_PROTECT_DETAILS 256
 
 /* Pushes the report table; 0, or an error status with the message on top. */
 static int push_report(lua_State *L, const trpt_report *r)
 {
-#if defined(LUA_GCISRUNNING)
-    if (count_details(r) > TL_GC_PAUSE_DETAILS && lua_gc(L, LUA_GCISRUNNING, 0)) {
-        /* Protected, so the collector is restarted whatever happens. */
-        lua_gc(L, LUA_GCSTOP, 0);
+    if (count_details(r) > TL_PROTECT_DETAILS) {
         lua_pushcfunction(L, push_report_protected);
         lua_pushlightuserdata(L, (void *)r);
-        int st = lua_pcall(L, 1, 1, 0);
-        lua_gc(L, LUA_GCRESTART, 0);
-        return st;
+        return lua_pcall(L, 1, 1, 0);
     }
-#endif
     tl_push_report(L, r);
     return 0;
 }
