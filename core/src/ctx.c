@@ -1,6 +1,5 @@
 /* Context: allocator, arena, limits and error helpers. */
 #include "internal.h"
-#include "json.h" /* trpt__ctx_reserve */
 
 #include <stdio.h>
 #include <stdlib.h>

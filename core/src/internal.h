@@ -24,6 +24,13 @@ struct trpt_ctx {
 /* Raw allocation through the ctx allocator (not the arena). */
 TRPT_HIDDEN void *trpt__mem(trpt_ctx *ctx, void *p, size_t osize, size_t nsize);
 
+/* ctx.c: makes the arena's bump region hold at least n bytes, in one new
+ * block of exactly n (rounded to 16) when it does not: parsers that can
+ * estimate their output from the input length (report.c, gzip.c) get one
+ * block of the right size instead of a doubling series from 4 KiB, which
+ * a ctx reset then keeps whole. 0, or -1 when out of memory. */
+TRPT_HIDDEN int trpt__ctx_reserve(trpt_ctx *ctx, size_t n);
+
 /* Arena copy of s with a NUL terminator. */
 TRPT_HIDDEN char *trpt__strdup(trpt_ctx *ctx, const char *s, size_t n);
 

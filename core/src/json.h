@@ -11,13 +11,6 @@
 #include <emmintrin.h>
 #endif
 
-/* ctx.c: makes the arena's bump region hold at least n bytes, in one new
- * block of exactly n (rounded to 16) when it does not: parsers that can
- * estimate their output from the input length (report.c, gzip.c) get one
- * block of the right size instead of a doubling series from 4 KiB, which
- * a ctx reset then keeps whole. 0, or -1 when out of memory. */
-TRPT_HIDDEN int trpt__ctx_reserve(trpt_ctx *ctx, size_t n);
-
 /* Recursion is bounded by limits.max_depth, and by this hard cap whatever
  * the caller configures: the skipper recurses on the C stack. */
 #define TRPT_JSON_DEPTH_HARD 512
