@@ -5,6 +5,7 @@
  * Lenient deviations become warnings (doc/warnings.md); strict mode fails
  * on the first one with TRPT_E_STRICT. */
 #include "report_internal.h"
+#include "hostname.h"
 #include "json.h"
 
 #include <arpa/inet.h>
@@ -546,7 +547,7 @@ static const keytab failure_keys[] = {
     K("failure-reason-code"),
 };
 
-/* RFC 8460 §4.4 result type of s (TRPT_RESULT_OTHER if unknown), without
+/* RFC 8460 §4.3 result type of s (TRPT_RESULT_OTHER if unknown), without
  * the strlen per name of trpt_result_type_from: this runs per detail. */
 static int result_type(trpt_str s)
 {
@@ -688,7 +689,7 @@ static const keytab policy_keys[] = {
     K("policy-type"), K("policy-string"), K("policy-domain"), K("mx-host"),
 };
 
-/* The "policy" object (RFC 8460 §4.2); its extras go to the policy result. */
+/* The "policy" object (RFC 8460 §4.4); its extras go to the policy result. */
 static int parse_policy(rp *r, trpt_policy_result *pr)
 {
     int rc = 0;
@@ -726,7 +727,14 @@ static int parse_policy(rp *r, trpt_policy_result *pr)
             break;
         case 2:
             if ((rc = str_field(r, &pr->policy_domain, &present, TRPT_RFC_POLICY))) return rc;
-            if (present) pr->has |= TRPT_HAS_POLICY_DOMAIN;
+            if (!present) break;
+            pr->has |= TRPT_HAS_POLICY_DOMAIN;
+            /* The builder's check (hostname.c): what passes here builds. */
+            if (!trpt__domain_ok(pr->policy_domain.ptr, pr->policy_domain.len, 0))
+                rc = warn(r, "domain-invalid", TRPT_RFC_POLICY, NULL,
+                          "\"%.*s\" is not a domain name (LDH labels), kept verbatim",
+                          (int)(pr->policy_domain.len > 64 ? 64 : pr->policy_domain.len),
+                          pr->policy_domain.ptr);
             break;
         case 3:
             rc = string_list(r, LIST_MX_HOST, &pr->mx_host, &pr->nmx_host, &pr->has,
@@ -830,7 +838,7 @@ static int parse_policy_item(rp *r, trpt_policy_result *pr)
                    "required member missing, counts taken as 0")))
         return rc;
     if (fd_array) {
-        /* RFC 8460 §4.3: the details break down the failure total. */
+        /* RFC 8460 §4.2: the details break down the failure total. */
         int64_t sum = 0;
         int over = 0;
         for (size_t i = 0; i < pr->nfailures; i++)
@@ -862,6 +870,9 @@ static int parse_policies(rp *r)
         if (rc) return rc;
     }
     J->depth--;
+    /* No policy result: nothing to report on (and nothing the builder
+     * would write back). */
+    if (idx == 0) return warn(r, "policies-empty", TRPT_RFC_SCHEMA, NULL, "no policy results");
     return TRPT_OK;
 }
 

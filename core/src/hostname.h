@@ -1,0 +1,15 @@
+/* Domain-name syntax shared by the report builder (policy-domain, mx-host,
+ * receiving-mx-hostname, e-mail domains) and the report parser, so that a
+ * report the parser takes without a warning is one the builder accepts. */
+#ifndef TRPT_HOSTNAME_H
+#define TRPT_HOSTNAME_H
+
+#include "internal.h"
+
+/* RFC 1035 §2.3.1 preferred syntax as RFC 5321 §4.1.2 Domain uses it: LDH
+ * labels of 1-63 bytes that neither start nor end with '-', at most 253
+ * bytes, one trailing dot allowed (absolute form). IDNs must be in xn--
+ * form. wildcard: a leading "*." is allowed too (MTA-STS mx patterns). */
+TRPT_HIDDEN int trpt__domain_ok(const char *s, size_t n, int wildcard);
+
+#endif
