@@ -2,39 +2,13 @@
  * RFC 8460 §5.3). zlib's gzip wrapper writes mtime 0 and no file name, so
  * the same report always gives the same bytes. */
 #include "builder.h"
-
-#include <zlib.h>
-
-/* zlib frees without a size, while trpt_alloc_fn (lua_Alloc) wants the old
- * size: each block carries its size in a 16-byte header. */
-#define ZHDR 16
-
-static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
-{
-    size_t n = (size_t)items * size;
-    if (n > SIZE_MAX - ZHDR) return Z_NULL;
-    char *p = trpt__mem(opaque, NULL, 0, n + ZHDR);
-    if (!p) return Z_NULL;
-    memcpy(p, &n, sizeof n);
-    return p + ZHDR;
-}
-
-static void z_free(voidpf opaque, voidpf addr)
-{
-    if (!addr) return;
-    char *p = (char *)addr - ZHDR;
-    size_t n;
-    memcpy(&n, p, sizeof n);
-    trpt__mem(opaque, p, n + ZHDR, 0);
-}
+#include "zalloc.h"
 
 int trpt__bld_gzip(trpt_ctx *c, const char *in, size_t len, bld_buf *out, trpt_error *err)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
-    z.zalloc = z_alloc;
-    z.zfree = z_free;
-    z.opaque = c;
+    trpt__zstream_use(&z, c);
     /* windowBits 15 + 16: gzip header and trailer (RFC 1952) */
     if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "deflateInit2 failed");

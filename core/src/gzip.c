@@ -8,35 +8,11 @@
  * not pay inflateInit2 and its window allocation each time. */
 #include "internal.h"
 #include "json.h" /* trpt__ctx_reserve */
+#include "zalloc.h"
 
 #include <limits.h>
-#include <zlib.h>
 
 #define RATIO_FREE ((size_t)1 << 20) /* max_ratio is checked past 1 MiB */
-
-/* zlib frees without a size, while trpt_alloc_fn (lua_Alloc) wants the old
- * size: each block carries its size in a 16-byte header (as in deflate.c). */
-#define ZHDR 16
-
-static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
-{
-    trpt_ctx *ctx = opaque;
-    if (size && items > (SIZE_MAX - ZHDR) / size) return Z_NULL;
-    size_t n = (size_t)items * size;
-    char *p = trpt__mem(ctx, NULL, 0, n + ZHDR);
-    if (!p) return Z_NULL;
-    memcpy(p, &n, sizeof n);
-    return p + ZHDR;
-}
-
-static void z_free(voidpf opaque, voidpf addr)
-{
-    if (!addr) return;
-    char *p = (char *)addr - ZHDR;
-    size_t n;
-    memcpy(&n, p, sizeof n);
-    trpt__mem(opaque, p, n + ZHDR, 0);
-}
 
 static void inflater_free(trpt_ctx *ctx)
 {
@@ -57,9 +33,7 @@ static z_stream *get_inflater(trpt_ctx *ctx)
     zs = trpt__mem(ctx, NULL, 0, sizeof *zs);
     if (!zs) return NULL;
     memset(zs, 0, sizeof *zs);
-    zs->zalloc = z_alloc;
-    zs->zfree = z_free;
-    zs->opaque = ctx;
+    trpt__zstream_use(zs, ctx);
     if (inflateInit2(zs, 16 + MAX_WBITS) != Z_OK) { /* 16: gzip wrapper only */
         trpt__mem(ctx, zs, sizeof *zs, 0);
         return NULL;

@@ -172,10 +172,11 @@ static int parse_uri(trpt_ctx *ctx, const char *u, size_t n, size_t off, trpt_ru
                       (int)s, u);
 }
 
-/* tlsrpt-rua = "rua=" tlsrpt-uri *(*WSP "," *WSP tlsrpt-uri) */
-static int parse_rua(trpt_ctx *ctx, const trpt_tv_field *f, trpt_tlsrpt_record *out,
-                     trpt_error *err)
+/* tlsrpt-rua = "rua=" tlsrpt-uri *(*WSP "," *WSP tlsrpt-uri)
+ * rec is the trpt_tlsrpt_record (a record_kind.parse_key). */
+static int parse_rua(trpt_ctx *ctx, const trpt_tv_field *f, void *rec, trpt_error *err)
 {
+    trpt_tlsrpt_record *out = rec;
     trpt_vec v = { .elem = sizeof(trpt_rua) };
     const char *s = f->value.ptr;
     size_t n = f->value.len, pos = 0;
@@ -243,98 +244,108 @@ static int finish_ext(trpt_ctx *ctx, trpt_vec *ext, const trpt_kv **out, size_t 
     return TRPT_OK;
 }
 
+/* sts-id = 1*32(ALPHA / DIGIT); rec is the trpt_sts_record. */
+static int parse_id(trpt_ctx *ctx, const trpt_tv_field *f, void *rec, trpt_error *err)
+{
+    size_t k = 0;
+    while (k < f->value.len && trpt__is_alnum((unsigned char)f->value.ptr[k])) k++;
+    if (f->value.len == 0 || f->value.len > 32 || k != f->value.len)
+        return trpt__fail(err, TRPT_E_FIELD, f->value_offset + (k < f->value.len ? k : 0),
+                          RFC_STS, "id", "id '%.*s' must be 1 to 32 letters or digits",
+                          Q(f->value.len), f->value.ptr);
+    ((trpt_sts_record *)rec)->id = f->value;
+    return TRPT_OK;
+}
+
+/* What tells the two record types apart. Both are "v=<version>", one
+ * required field that comes once, and extensions. */
+typedef struct record_kind {
+    const char *version, *rfc;
+    const char *key;          /* the required field; names are case-sensitive */
+    const char *dup_msg;      /* error text for a second key= */
+    const char *missing_msg;  /* error text for no key= at all */
+    int case_hint;            /* say so when only a KEY= in other case is there */
+    int (*parse_key)(trpt_ctx *ctx, const trpt_tv_field *f, void *rec, trpt_error *err);
+} record_kind;
+
+/* The output's members both record types have, and the whole struct (to
+ * clear it: a failed parse leaves it zeroed). */
+typedef struct record_out {
+    void *rec;
+    size_t size;
+    trpt_str *version, *raw;
+    const trpt_kv **ext;
+    size_t *next;
+} record_out;
+
+static int parse_record(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt, const record_kind *k,
+                        const record_out *o, trpt_error *err)
+{
+    memset(o->rec, 0, o->size);
+    trpt_tv_field *fields;
+    size_t nf;
+    int rc = parse_common(ctx, txts, ntxt, k->version, k->rfc, o->raw, &fields, &nf, err);
+    if (rc) {
+        memset(o->rec, 0, o->size);
+        return rc;
+    }
+    *o->version = (trpt_str){ fields[0].value.ptr, fields[0].value.len };
+    trpt_vec ext = { .elem = sizeof(trpt_kv) };
+    const size_t klen = strlen(k->key);
+    const trpt_tv_field *key = NULL, *key_case = NULL;
+    for (size_t i = 1; i < nf; i++) {
+        const trpt_tv_field *f = &fields[i];
+        /* Field names are case-sensitive (%s"rua=", %s"id="): "RUA=" is an extension. */
+        if (f->name.len == klen && memcmp(f->name.ptr, k->key, klen) == 0) {
+            if (key) {
+                rc = trpt__fail(err, TRPT_E_DUPLICATE, f->offset, k->rfc, k->key, "%s",
+                                k->dup_msg);
+                goto fail;
+            }
+            key = f;
+            if ((rc = k->parse_key(ctx, f, o->rec, err))) goto fail;
+        } else {
+            if (trpt__ieq(f->name.ptr, f->name.len, k->key, klen)) key_case = f;
+            if ((rc = push_ext(ctx, &ext, f, k->rfc, err))) goto fail;
+        }
+    }
+    if (!key) {
+        rc = key_case && k->case_hint
+                 ? trpt__fail(err, TRPT_E_FIELD, key_case->offset, k->rfc, k->key,
+                              "missing %s= ('%.*s=' is not it: field names are case-sensitive)",
+                              k->key, (int)key_case->name.len, key_case->name.ptr)
+                 : trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, k->rfc, k->key, "%s",
+                              k->missing_msg);
+        goto fail;
+    }
+    return finish_ext(ctx, &ext, o->ext, o->next, err);
+fail:
+    trpt__vec_free(ctx, &ext);
+    memset(o->rec, 0, o->size);
+    return rc;
+}
+
 int trpt_parse_tlsrpt_record(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt,
                              trpt_tlsrpt_record *out, trpt_error *err)
 {
+    static const record_kind kind = {
+        "TLSRPTv1", RFC_TLSRPT, "rua",
+        "a second rua= field (list every URI in one, comma-separated)",
+        "missing rua= (where reports are sent)", 1, parse_rua,
+    };
     if (!out) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL argument");
-    memset(out, 0, sizeof *out);
-    trpt_tv_field *fields;
-    size_t nf;
-    int rc = parse_common(ctx, txts, ntxt, "TLSRPTv1", RFC_TLSRPT, &out->raw, &fields, &nf, err);
-    if (rc) {
-        memset(out, 0, sizeof *out);
-        return rc;
-    }
-    out->version = (trpt_str){ fields[0].value.ptr, fields[0].value.len };
-    trpt_vec ext = { .elem = sizeof(trpt_kv) };
-    const trpt_tv_field *rua = NULL, *rua_case = NULL;
-    for (size_t i = 1; i < nf; i++) {
-        const trpt_tv_field *f = &fields[i];
-        /* Field names are case-sensitive (%s"rua="): "RUA=" is an extension. */
-        if (f->name.len == 3 && memcmp(f->name.ptr, "rua", 3) == 0) {
-            if (rua) {
-                rc = trpt__fail(err, TRPT_E_DUPLICATE, f->offset, RFC_TLSRPT, "rua",
-                                "a second rua= field (list every URI in one, comma-separated)");
-                goto fail;
-            }
-            rua = f;
-            if ((rc = parse_rua(ctx, f, out, err))) goto fail;
-        } else {
-            if (trpt__ieq(f->name.ptr, f->name.len, "rua", 3)) rua_case = f;
-            if ((rc = push_ext(ctx, &ext, f, RFC_TLSRPT, err))) goto fail;
-        }
-    }
-    if (!rua) {
-        rc = rua_case ? trpt__fail(err, TRPT_E_FIELD, rua_case->offset, RFC_TLSRPT, "rua",
-                                   "missing rua= ('%.*s=' is not it: field names are "
-                                   "case-sensitive)", (int)rua_case->name.len, rua_case->name.ptr)
-                      : trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_TLSRPT, "rua",
-                                   "missing rua= (where reports are sent)");
-        goto fail;
-    }
-    return finish_ext(ctx, &ext, &out->ext, &out->next, err);
-fail:
-    trpt__vec_free(ctx, &ext);
-    memset(out, 0, sizeof *out);
-    return rc;
+    const record_out o = { out, sizeof *out, &out->version, &out->raw, &out->ext, &out->next };
+    return parse_record(ctx, txts, ntxt, &kind, &o, err);
 }
 
 int trpt_parse_sts_record(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt, trpt_sts_record *out,
                           trpt_error *err)
 {
+    static const record_kind kind = {
+        "STSv1", RFC_STS, "id", "a second id= field",
+        "missing id= (the policy id senders compare to detect changes)", 0, parse_id,
+    };
     if (!out) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL argument");
-    memset(out, 0, sizeof *out);
-    trpt_tv_field *fields;
-    size_t nf;
-    int rc = parse_common(ctx, txts, ntxt, "STSv1", RFC_STS, &out->raw, &fields, &nf, err);
-    if (rc) {
-        memset(out, 0, sizeof *out);
-        return rc;
-    }
-    out->version = (trpt_str){ fields[0].value.ptr, fields[0].value.len };
-    trpt_vec ext = { .elem = sizeof(trpt_kv) };
-    int have_id = 0;
-    for (size_t i = 1; i < nf; i++) {
-        const trpt_tv_field *f = &fields[i];
-        if (f->name.len == 2 && memcmp(f->name.ptr, "id", 2) == 0) {
-            if (have_id) {
-                rc = trpt__fail(err, TRPT_E_DUPLICATE, f->offset, RFC_STS, "id",
-                                "a second id= field");
-                goto fail;
-            }
-            have_id = 1;
-            /* sts-id = 1*32(ALPHA / DIGIT) */
-            size_t k = 0;
-            while (k < f->value.len && trpt__is_alnum((unsigned char)f->value.ptr[k])) k++;
-            if (f->value.len == 0 || f->value.len > 32 || k != f->value.len) {
-                rc = trpt__fail(err, TRPT_E_FIELD, f->value_offset + (k < f->value.len ? k : 0),
-                                RFC_STS, "id", "id '%.*s' must be 1 to 32 letters or digits",
-                                Q(f->value.len), f->value.ptr);
-                goto fail;
-            }
-            out->id = f->value;
-        } else if ((rc = push_ext(ctx, &ext, f, RFC_STS, err))) {
-            goto fail;
-        }
-    }
-    if (!have_id) {
-        rc = trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_STS, "id",
-                        "missing id= (the policy id senders compare to detect changes)");
-        goto fail;
-    }
-    return finish_ext(ctx, &ext, &out->ext, &out->next, err);
-fail:
-    trpt__vec_free(ctx, &ext);
-    memset(out, 0, sizeof *out);
-    return rc;
+    const record_out o = { out, sizeof *out, &out->version, &out->raw, &out->ext, &out->next };
+    return parse_record(ctx, txts, ntxt, &kind, &o, err);
 }

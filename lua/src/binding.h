@@ -8,12 +8,22 @@
 #define TL_HIDDEN __attribute__((visibility("hidden")))
 #define TL_CTX_MT "tlsrpt.ctx"
 
+/* The interpreter's allocator, captured once per core object (ctx or
+ * builder): the allocator belongs to the Lua state, not to any thread. */
+typedef struct tl_alloc {
+    lua_Alloc f;
+    void *ud;
+} tl_alloc;
+
+/* trpt_alloc_fn that forwards to a tl_alloc (its ud); the tl_alloc must
+ * not move, so it lives inside the owning userdata. */
+TL_HIDDEN void *tl_alloc_bridge(void *ud, void *p, size_t osize, size_t nsize);
+
 /* A userdata that owns a trpt_ctx: pushed before the ctx is created, so the
  * ctx is freed by __gc whatever raises afterwards. */
 typedef struct tl_ctx {
     trpt_ctx *ctx;
-    lua_Alloc allocf;
-    void *allocud;
+    tl_alloc alloc;
 } tl_ctx;
 
 /* Pushes a new ctx userdata (memory through the Lua allocator) and returns its ctx. */

@@ -12,15 +12,8 @@
 
 typedef struct tl_builder {
     trpt_builder *b;
-    lua_Alloc allocf;
-    void *allocud;
+    tl_alloc alloc;
 } tl_builder;
-
-static void *alloc_bridge(void *ud, void *p, size_t osize, size_t nsize)
-{
-    tl_builder *u = ud;
-    return u->allocf(u->allocud, p, osize, nsize);
-}
 
 static int builder_gc(lua_State *L)
 {
@@ -37,8 +30,8 @@ static trpt_builder *push_builder(lua_State *L)
     tl_builder *u = lua_newuserdata(L, sizeof *u);
     u->b = NULL;
     luaL_setmetatable(L, TL_BUILDER_MT);
-    u->allocf = lua_getallocf(L, &u->allocud);
-    u->b = trpt_builder_new(alloc_bridge, u);
+    u->alloc.f = lua_getallocf(L, &u->alloc.ud);
+    u->b = trpt_builder_new(tl_alloc_bridge, &u->alloc);
     if (!u->b) luaL_error(L, "not enough memory");
     return u->b;
 }

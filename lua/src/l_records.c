@@ -102,15 +102,23 @@ static void push_ext(lua_State *L, const trpt_kv *ext, size_t n)
     lua_setfield(L, -2, "extensions");
 }
 
-/* tlsrpt.parse_record(txt_or_list [, limits]) -> {version, rua, extensions, raw} */
-static int l_parse_record(lua_State *L)
+/* The arguments both TXT parsers take, (txt_or_list [, limits]): returns a
+ * ctx owned by a userdata on the stack, and the records in *txts. */
+static trpt_ctx *txt_args(lua_State *L, trpt_str **txts, size_t *n)
 {
     trpt_limits lim;
     tl_limits_opt(L, 2, &lim);
     trpt_ctx *ctx = tl_newctx(L, &lim);
+    check_txts(L, ctx, txts, n);
+    return ctx;
+}
+
+/* tlsrpt.parse_record(txt_or_list [, limits]) -> {version, rua, extensions, raw} */
+static int l_parse_record(lua_State *L)
+{
     trpt_str *txts;
     size_t n;
-    check_txts(L, ctx, &txts, &n);
+    trpt_ctx *ctx = txt_args(L, &txts, &n);
     trpt_tlsrpt_record r;
     trpt_error e;
     if (trpt_parse_tlsrpt_record(ctx, txts, n, &r, &e)) return tl_fail(L, &e);
@@ -134,12 +142,9 @@ static int l_parse_record(lua_State *L)
 /* tlsrpt.parse_sts_record(txt_or_list [, limits]) -> {version, id, extensions, raw} */
 static int l_parse_sts_record(lua_State *L)
 {
-    trpt_limits lim;
-    tl_limits_opt(L, 2, &lim);
-    trpt_ctx *ctx = tl_newctx(L, &lim);
     trpt_str *txts;
     size_t n;
-    check_txts(L, ctx, &txts, &n);
+    trpt_ctx *ctx = txt_args(L, &txts, &n);
     trpt_sts_record r;
     trpt_error e;
     if (trpt_parse_sts_record(ctx, txts, n, &r, &e)) return tl_fail(L, &e);

@@ -4,12 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Routes core allocations through the interpreter's allocator, captured
- * once per ctx: the allocator is per Lua state, unlike any one thread. */
-static void *lua_alloc_bridge(void *ud, void *p, size_t osize, size_t nsize)
+/* Routes core allocations (ctx and builder) through the Lua allocator. */
+void *tl_alloc_bridge(void *ud, void *p, size_t osize, size_t nsize)
 {
-    tl_ctx *u = ud;
-    return u->allocf(u->allocud, p, osize, nsize);
+    tl_alloc *a = ud;
+    return a->f(a->ud, p, osize, nsize);
 }
 
 static int ctx_gc(lua_State *L)
@@ -25,9 +24,9 @@ trpt_ctx *tl_newctx(lua_State *L, const trpt_limits *limits)
     tl_ctx *u = lua_newuserdata(L, sizeof *u);
     u->ctx = NULL;
     luaL_setmetatable(L, TL_CTX_MT);
-    u->allocf = lua_getallocf(L, &u->allocud);
-    /* The userdata does not move, so it can be the allocator's ud. */
-    u->ctx = trpt_ctx_new(lua_alloc_bridge, u, limits);
+    u->alloc.f = lua_getallocf(L, &u->alloc.ud);
+    /* The userdata does not move, so it can hold the allocator's ud. */
+    u->ctx = trpt_ctx_new(tl_alloc_bridge, &u->alloc, limits);
     if (!u->ctx) luaL_error(L, "not enough memory");
     return u->ctx;
 }
