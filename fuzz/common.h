@@ -198,4 +198,71 @@ static inline void fuzz_check_report_limits(const trpt_report *r, const trpt_lim
 #undef FUZZ_LIST_CAP
 }
 
+/* A report entry point as the report_json and report_email targets drive it:
+ * parse into the caller's result struct, walk every view of a result, and
+ * find the report inside it. */
+typedef struct fuzz_report_entry {
+    int (*parse)(trpt_ctx *, const uint8_t *, size_t, const trpt_parse_opts *, void *out,
+                 trpt_error *);
+    void (*touch)(const void *out);
+    const trpt_report *(*report)(const void *out);
+} fuzz_report_entry;
+
+/* Lenient and strict parses of one input must agree (strict rejects exactly
+ * what lenient warns about); then the lenient parse once more with one
+ * allocation failing: TRPT_E_NOMEM (or success, if that allocation had a
+ * fallback), never a crash or a leak. res1/res2 hold two results. */
+static inline int fuzz_report_modes(const fuzz_report_entry *ep, const uint8_t *data,
+                                    size_t size, void *res1, void *res2)
+{
+    trpt_limits lim;
+    fuzz_limits(&lim);
+    trpt_ctx *ctx = trpt_ctx_new(NULL, NULL, &lim);
+    if (!ctx) return 0;
+    trpt_error e1, e2;
+    trpt_parse_opts lo = { 0 }, so = { 1 };
+    int rc1 = ep->parse(ctx, data, size, &lo, res1, &e1);
+    int rc2 = ep->parse(ctx, data, size, &so, res2, &e2);
+    if (rc1 != TRPT_OK) {
+        fuzz_check_error(rc1, &e1);
+        FUZZ_CHECK(rc1 != TRPT_E_STRICT, "lenient parse returned the strict code");
+        FUZZ_CHECK(rc2 != TRPT_OK, "strict accepts what lenient rejects (%s: %s)",
+                   trpt_code_name(rc1), e1.message);
+    } else {
+        const trpt_report *lenient = ep->report(res1);
+        ep->touch(res1);
+        fuzz_check_report_limits(lenient, &lim);
+        int clean = lenient->nwarnings == 0 && lenient->nwarnings_dropped == 0;
+        FUZZ_CHECK(clean == (rc2 == TRPT_OK), "lenient %zu warnings (first %s), strict %s: %s",
+                   lenient->nwarnings, lenient->nwarnings ? lenient->warnings[0].code : "-",
+                   trpt_code_name(rc2), rc2 ? e2.message : "ok");
+    }
+    if (rc2 != TRPT_OK) {
+        fuzz_check_error(rc2, &e2);
+    } else {
+        ep->touch(res2);
+        FUZZ_CHECK(ep->report(res2)->nwarnings == 0, "strict parse with warnings");
+    }
+    trpt_ctx_free(ctx);
+
+    /* Count the allocations of a lenient parse, then fail one of them. */
+    fuzz_oom oom = { 0, 0 };
+    if (!(ctx = trpt_ctx_new(fuzz_oom_alloc, &oom, &lim))) return 0;
+    ep->parse(ctx, data, size, &lo, res1, &e1);
+    trpt_ctx_free(ctx);
+    unsigned long total = oom.count;
+    if (total < 2) return 0;
+    oom.count = 0;
+    oom.fail_at = 2 + fuzz_hash(data, size) % (total - 1); /* 1 is the ctx itself */
+    if (!(ctx = trpt_ctx_new(fuzz_oom_alloc, &oom, &lim))) return 0;
+    int rc = ep->parse(ctx, data, size, &lo, res1, &e1);
+    if (rc != TRPT_OK) fuzz_check_error(rc, &e1);
+    else ep->touch(res1);
+    if (oom.count >= oom.fail_at && rc != TRPT_OK && rc != rc1)
+        FUZZ_CHECK(rc == TRPT_E_NOMEM, "allocation %lu of %lu failed, got %s: %s", oom.fail_at,
+                   total, trpt_code_name(rc), e1.message);
+    trpt_ctx_free(ctx);
+    return 0;
+}
+
 #endif
