@@ -78,6 +78,15 @@ static inline size_t fuzz_split(const uint8_t *data, size_t size, trpt_str *out,
     return n;
 }
 
+/* A record parser's raw must be one of the n records it was given. */
+static inline void fuzz_check_raw(trpt_str raw, const trpt_str *txt, size_t n)
+{
+    int found = 0;
+    for (size_t i = 0; i < n; i++)
+        if (raw.len == txt[i].len && memcmp(raw.ptr, txt[i].ptr, raw.len) == 0) found = 1;
+    FUZZ_CHECK(found, "raw is not one of the input records");
+}
+
 /* Limits small enough that the fuzzer reaches every cap quickly, and large
  * enough for every seed: a cap bypass then shows as a big allocation that
  * -malloc_limit_mb reports. */

@@ -2,6 +2,8 @@
  * cached inflater reuse. */
 #include "tap.h"
 #include "internal.h"
+#include "vectors.h"
+#include "testutil.h"
 
 #include <zlib.h>
 
@@ -36,16 +38,7 @@ static unsigned char *gz(const void *in, size_t n, size_t *outn)
 {
     size_t cap = compressBound((uLong)n) + 64;
     unsigned char *out = malloc(cap);
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-    z.next_in = (Bytef *)(uintptr_t)in;
-    z.avail_in = (uInt)n;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    deflate(&z, Z_FINISH);
-    *outn = z.total_out;
-    deflateEnd(&z);
+    *outn = tu_gzip(in, n, out, cap);
     return out;
 }
 

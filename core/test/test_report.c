@@ -2,6 +2,7 @@
  * (../shared/corpus/real/reports), and every limit and error path. */
 #include "tap.h"
 #include "vectors.h"
+#include "testutil.h"
 #include "report_internal.h"
 
 #include <inttypes.h>
@@ -408,21 +409,6 @@ static char *make_report(size_t npol, size_t nfd, size_t *len)
     return b;
 }
 
-static size_t gz(const char *in, size_t n, unsigned char *out, size_t cap)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-    z.next_in = (Bytef *)(uintptr_t)in;
-    z.avail_in = (uInt)n;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    deflate(&z, Z_FINISH);
-    size_t o = z.total_out;
-    deflateEnd(&z);
-    return o;
-}
-
 static void test_paths(void)
 {
     trpt_ctx *ctx = trpt_ctx_new(NULL, NULL, NULL);
@@ -443,7 +429,7 @@ static void test_paths(void)
        "result enum is set");
     /* The same report gzipped goes through trpt_gunzip. */
     unsigned char *z = malloc(len + 1024);
-    size_t zl = gz(big, len, z, len + 1024);
+    size_t zl = tu_gzip(big, len, z, len + 1024);
     trpt_ctx_reset(ctx);
     rc = trpt_parse_report(ctx, z, zl, NULL, &r, &e);
     ok(rc == TRPT_OK && r.npolicies == 3 && r.policies[0].nfailures == 2000, "gzip input parses");
@@ -634,7 +620,7 @@ static void test_memory(void)
         ok(peak <= 2 * len, "peak memory %zu <= 2 x %zu-byte JSON", peak, len);
         size_t cap = len + 1024;
         unsigned char *z = malloc(cap);
-        size_t zn = gz(json, len, z, cap);
+        size_t zn = tu_gzip(json, len, z, cap);
         size_t zpeak = parse_peak(z, zn);
         ok(zpeak <= peak + len + len / 4 + 8192,
            "gzip: peak %zu <= plain %zu + the %zu-byte buffer (+1/4) + 8 KiB", zpeak, peak, len);

@@ -1,6 +1,7 @@
 /* Helpers shared by the C tests that need the library's types: a counting
  * allocator that can inject failures, a driver for allocation-failure
- * loops, a line iterator, and the checks every shared-vector loop makes.
+ * loops, a line iterator, a gzip compressor, and the checks every
+ * shared-vector loop makes.
  * Include after tap.h, trpt.h and vectors.h. Everything is static and
  * marked unused so a test that takes only part of it compiles quietly. */
 #ifndef TLSRPT_TESTUTIL_H
@@ -10,7 +11,27 @@
 #include "trpt.h"
 #include "vectors.h"
 
+#include <stdint.h>
+#include <zlib.h>
+
 #define TU_UNUSED __attribute__((unused))
+
+/* gzip of in[0..n) into out (cap bytes; compressBound(n) + 64 is enough),
+ * as a sender would make it; returns the compressed length. */
+static TU_UNUSED size_t tu_gzip(const void *in, size_t n, unsigned char *out, size_t cap)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    deflate(&z, Z_FINISH);
+    size_t o = z.total_out;
+    deflateEnd(&z);
+    return o;
+}
 
 /* ------------------------------------------------ counting allocator */
 
