@@ -17,7 +17,7 @@ end
 
 local RFC_STRINGS = { "version: STSv1", "mode: testing", "mx: *.mail.company-y.example", "max_age: 86400" }
 
--- The RFC 8460 §4.4 example, counts added in pieces (sums and merging).
+-- The RFC 8460 Appendix B example, counts added in pieces (sums and merging).
 local function rfc_example()
   local b = assert(tlsrpt.builder {
     organization_name = "Company-X",
@@ -49,7 +49,7 @@ local function rfc_example()
 end
 
 -- parse(generate(x)) == x, minus warnings; an absent array equals an empty
--- one (the generator leaves empty arrays out, RFC 8460 §4.4 allows both).
+-- one (the generator leaves empty arrays out, RFC 8460 §4.5 allows both).
 local function normalize(r)
   local c = {}
   for k, v in pairs(r) do c[k] = v end
@@ -65,7 +65,7 @@ local function normalize(r)
 end
 
 describe("tlsrpt.builder", function()
-  it("generates the RFC 8460 §4.4 example exactly (hand-checked JSON)", function()
+  it("generates the RFC 8460 Appendix B example exactly (hand-checked JSON)", function()
     local b = rfc_example()
     local want = assert(slurp(vectors.dir() .. "/build-rfc8460-example.json"))
     assert.are.equal(want, b:json())

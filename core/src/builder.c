@@ -10,8 +10,8 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define RFC_FIELDS "RFC 8460 §4.4"
-#define RFC_TYPES "RFC 8460 §4.3"
+#define RFC_FIELDS "RFC 8460 §4.5"
+#define RFC_TYPES "RFC 8460 §4.4" /* result types */
 
 /* ------------------------------------------------------------- buffers */
 
@@ -541,7 +541,7 @@ int trpt_builder_add_policy(trpt_builder *b, const char *policy_type, const char
     if (!b || !index)
         return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL builder or index");
     if (!policy_type)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_TYPES, "policy.policy-type",
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, "policy.policy-type",
                           "policy-type is required");
     if ((npolicy_strings && !policy_strings) || (nmx_hosts && !mx_hosts))
         return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL array with a count");

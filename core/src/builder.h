@@ -10,7 +10,7 @@
 /* 9999-12-31T23:59:59Z: the last instant with a 4-digit RFC 3339 year. */
 #define BLD_MAX_EPOCH INT64_C(253402300799)
 
-/* Optional failure-detail fields, in RFC 8460 §4.4 output order. */
+/* Optional failure-detail fields, in RFC 8460 §4.5 output order. */
 enum { BLD_SENDING_MTA_IP, BLD_RECEIVING_MX_HOSTNAME, BLD_RECEIVING_MX_HELO, BLD_RECEIVING_IP,
        BLD_ADDITIONAL_INFORMATION, BLD_FAILURE_REASON_CODE, BLD_NOPT };
 

@@ -543,12 +543,12 @@ v6:
 static int opt_str(rp *r, trpt_failure *f, trpt_str *dst, unsigned bit, int is_ip)
 {
     int present, rc;
-    if ((rc = str_field(r, dst, &present, TRPT_RFC_COUNTS))) return rc;
+    if ((rc = str_field(r, dst, &present, TRPT_RFC_SCHEMA))) return rc;
     if (!present) return TRPT_OK;
     if (dst->len == 0)
-        return warn(r, "empty-value", TRPT_RFC_COUNTS, NULL, "empty string, treated as absent");
+        return warn(r, "empty-value", TRPT_RFC_SCHEMA, NULL, "empty string, treated as absent");
     if (is_ip && !ip_valid(*dst)) {
-        if ((rc = warn(r, "ip-invalid", TRPT_RFC_COUNTS, NULL, "not an IPv4 or IPv6 address")))
+        if ((rc = warn(r, "ip-invalid", TRPT_RFC_SCHEMA, NULL, "not an IPv4 or IPv6 address")))
             return rc;
     }
     f->has |= bit;
@@ -563,7 +563,7 @@ static const keytab failure_keys[] = {
     K("failure-reason-code"),
 };
 
-/* RFC 8460 §4.3 result type of s (TRPT_RESULT_OTHER if unknown), without
+/* RFC 8460 §4.4 result type of s (TRPT_RESULT_OTHER if unknown), without
  * the strlen per name of trpt_result_type_from: this runs per detail. */
 static int result_type(trpt_str s)
 {
@@ -585,7 +585,7 @@ static int parse_failure(rp *r, trpt_failure *f)
     mwalk w = { 0, 0, 0 };
     int has_type = 0, has_count = 0;
     memset(f, 0, sizeof *f);
-    int st = object_open(r, &rc, TRPT_RFC_COUNTS);
+    int st = object_open(r, &rc, TRPT_RFC_SCHEMA);
     if (st < 0) return rc;
     while (!st) {
         trpt_str k;
@@ -664,9 +664,9 @@ static int parse_failures(rp *r, trpt_policy_result *pr, int *is_array)
 {
     int rc = 0;
     if (take_null(r))
-        return warn(r, "field-null", TRPT_RFC_COUNTS, NULL, "null where an array is required");
+        return warn(r, "field-null", TRPT_RFC_SCHEMA, NULL, "null where an array is required");
     *is_array = 1;
-    if (J->p >= J->end || *J->p != '[') return type_error(r, "an array", TRPT_RFC_COUNTS);
+    if (J->p >= J->end || *J->p != '[') return type_error(r, "an array", TRPT_RFC_SCHEMA);
     r->fails.len = 0;
     int st = array_open(r, &rc);
     if (st < 0) return rc;
@@ -698,7 +698,7 @@ static const keytab policy_keys[] = {
     K("policy-type"), K("policy-string"), K("policy-domain"), K("mx-host"),
 };
 
-/* The "policy" object (RFC 8460 §4.4); its extras go to the policy result. */
+/* The "policy" object (RFC 8460 §4.5); its extras go to the policy result. */
 static int parse_policy(rp *r, trpt_policy_result *pr)
 {
     int rc = 0;
@@ -826,7 +826,7 @@ static int parse_policy_item(rp *r, trpt_policy_result *pr)
                    "required member missing, counts taken as 0")))
         return rc;
     if (fd_array) {
-        /* RFC 8460 §4.2: the details break down the failure total. */
+        /* RFC 8460 §4.3: the details break down the failure total. */
         int64_t sum = 0;
         int over = 0;
         for (size_t i = 0; i < pr->nfailures; i++)

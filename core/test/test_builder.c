@@ -1,4 +1,4 @@
-/* Report builder: exact JSON for the RFC 8460 §4.4 example, merging,
+/* Report builder: exact JSON for the RFC 8460 Appendix B example, merging,
  * validation (shared vectors), caps, gzip, §5.1 file name, §5.3 e-mail,
  * allocation failures, and the round trip through the parsers for every
  * RFC-valid report of the real corpus. */
@@ -22,7 +22,7 @@ static const char *const rfc_strings[] = { "version: STSv1", "mode: testing",
                                            "mx: *.mail.company-y.example", "max_age: 86400" };
 static const char *const rfc_mx[] = { "*.mail.company-y.example" };
 
-/* The RFC 8460 §4.4 example report, its counts added in pieces so the
+/* The RFC 8460 Appendix B example report, its counts added in pieces so the
  * summary sums and the merging of equal failure rows are exercised. */
 static int build_rfc_example(trpt_builder *b)
 {
@@ -153,7 +153,7 @@ static void test_rfc_example(void)
     ok(want != NULL, "expected JSON vector readable");
     if (want) {
         ok(out.len == wlen && memcmp(out.ptr, want, wlen) == 0,
-           "JSON equals the hand-checked RFC 8460 §4.4 example (key order, merged 60+40, sums 5326/303)");
+           "JSON equals the hand-checked RFC 8460 Appendix B example (key order, merged 60+40, sums 5326/303)");
         if (out.len != wlen || memcmp(out.ptr, want, wlen))
             printf("#   got  %.*s\n#   want %s\n", (int)out.len, out.ptr, want);
     }
