@@ -11,6 +11,7 @@
 #include <time.h>
 
 #define RFC_FIELDS "RFC 8460 §4.5"
+#define RFC_META "RFC 8460 §4.1" /* organization-name, date-range, contact-info, report-id */
 #define RFC_TYPES "RFC 8460 §4.4" /* result types */
 
 /* ------------------------------------------------------------- buffers */
@@ -193,7 +194,7 @@ static int check_epochs(int64_t start, int64_t end, trpt_error *err)
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, "RFC 3339 §5.6", "date-range",
                           "dates must lie between 1970 and 9999");
     if (end < start)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, "date-range",
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_META, "date-range",
                           "end-datetime is before start-datetime");
     return TRPT_OK;
 }
@@ -366,7 +367,7 @@ static int set_meta(trpt_builder *b, trpt_str org, trpt_str contact, trpt_str ri
 {
     int rc;
     if (!org.ptr)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, "organization-name",
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_META, "organization-name",
                           "organization-name is required");
     if ((rc = check_text(b, org, "organization-name", err))) return rc;
     if (contact.ptr && (rc = check_text(b, contact, "contact-info", err))) return rc;
@@ -422,12 +423,12 @@ static int check_policy(const trpt_builder *b, trpt_str type, int type_enum, trp
     if (!name) {
         char show[BLD_SHOW];
         trpt__bld_show(type.ptr, type.len, show);
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_TYPES, path,
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, path,
                           "unknown policy-type '%s' (sts, tlsa or no-policy-found)", show);
     }
     snprintf(path, sizeof path, "%spolicy.policy-domain", pfx);
     if (!domain.ptr)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_TYPES, path,
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, path,
                           "policy-domain is required");
     if ((rc = check_domain(domain, 0, path, err))) return rc;
     size_t max = lim(b)->max_elements;
@@ -627,7 +628,7 @@ static int check_failure(const trpt_builder *b, const trpt_failure *f, const cha
         if (i == BLD_SENDING_MTA_IP || i == BLD_RECEIVING_IP) {
             if (!ip_ok(s.ptr, s.len)) {
                 trpt__bld_show(s.ptr, s.len, show);
-                return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_TYPES, path,
+                return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, path,
                                   "'%s' is not an IPv4 or IPv6 address", show);
             }
         } else if (i == BLD_RECEIVING_MX_HOSTNAME) {
@@ -765,7 +766,7 @@ int trpt_builder_add_report(trpt_builder *b, const trpt_report *r, trpt_error *e
     /* Validate everything first so a bad report leaves the builder untouched. */
     if (!b->has_meta) {
         if (!present(r->organization_name))
-            return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, "organization-name",
+            return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_META, "organization-name",
                               "organization-name is required");
         if ((rc = check_text(b, r->organization_name, "organization-name", err))) return rc;
         if (present(r->contact_info) && (rc = check_text(b, r->contact_info, "contact-info", err)))
@@ -824,13 +825,13 @@ int trpt__bld_check_ready(const trpt_builder *b, trpt_error *err)
 {
     if (!b) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL builder");
     if (!b->has_meta)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, NULL,
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_META, NULL,
                           "report metadata not set (organization-name, date-range)");
     if (!b->contact.ptr)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, "contact-info",
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_META, "contact-info",
                           "contact-info is required");
     if (!b->report_id.ptr)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, "report-id",
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_META, "report-id",
                           "report-id is required");
     if (!b->policies.len)
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, "policies",

@@ -139,11 +139,22 @@ static int take_null(rp *r)
 }
 
 /* A string member. *present is 0 for null (warned as field-null). */
+/* "nul-byte" if s, a string just read, holds a NUL: only a \u0000 escape
+ * makes one, so only strings decoded into the arena (not slices of the
+ * input) are searched. The builder refuses NULs (C consumers truncate). */
+static int nul_check(rp *r, trpt_str s)
+{
+    if (TRPT_LIKELY(s.ptr >= J->base && s.ptr < J->end) || !memchr(s.ptr, '\0', s.len))
+        return TRPT_OK;
+    return warn(r, "nul-byte", TRPT_RFC_JSON, NULL, "string holds a NUL byte (\\u0000), kept");
+}
+
 static int str_field(rp *r, trpt_str *out, int *present, const char *rfc)
 {
     if (TRPT_LIKELY(J->p < J->end && *J->p == '"')) {
         *present = 1;
-        return trpt__json_string(J, out);
+        int rc = trpt__json_string(J, out);
+        return rc ? rc : nul_check(r, *out);
     }
     if (take_null(r)) {
         *present = 0;
@@ -392,6 +403,27 @@ static int too_many(rp *r, const char *what)
                            J->max_elements, what);
 }
 
+/* "domain-invalid" unless s is a domain name (wildcard: an mx-host
+ * pattern may start with "*."): the builder's check (hostname.c), so what
+ * passes here builds. */
+static int check_domain(rp *r, trpt_str s, int wildcard)
+{
+    if (trpt__domain_ok(s.ptr, s.len, wildcard)) return TRPT_OK;
+    return warn(r, "domain-invalid", TRPT_RFC_SCHEMA, NULL,
+                "\"%.*s\" is not a %s (LDH labels), kept verbatim", (int)(s.len > 64 ? 64 : s.len),
+                s.ptr, wildcard ? "domain name or *. pattern" : "domain name");
+}
+
+/* A policy-string or mx-host entry: "" is kept but warned (the builder
+ * refuses empty entries), and so is a NUL. */
+static int list_entry_check(rp *r, trpt_str s)
+{
+    int rc;
+    if (s.len == 0 && (rc = warn(r, "empty-value", TRPT_RFC_POLICY, NULL, "empty string, kept")))
+        return rc;
+    return nul_check(r, s);
+}
+
 /* --------------------------------------------------------- string lists */
 
 /* A policy-string element that is itself a JSON array of strings (seen
@@ -455,6 +487,8 @@ static int string_list(rp *r, int kind, const trpt_str **out, size_t *n, unsigne
         if ((rc = warn(r, "expected-array", TRPT_RFC_POLICY, NULL,
                        "a string where an array of strings is required")))
             return rc;
+        if ((rc = list_entry_check(r, s))) return rc;
+        if (kind == LIST_MX_HOST && (rc = check_domain(r, s, 1))) return rc;
         trpt_str *slot = trpt__vec_push(J->ctx, &r->strs);
         if (!slot) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
         *slot = s;
@@ -470,12 +504,16 @@ static int string_list(rp *r, int kind, const trpt_str **out, size_t *n, unsigne
             if (J->p >= J->end || *J->p != '"') return type_error(r, "a string", TRPT_RFC_POLICY);
             trpt_str s;
             if ((rc = trpt__json_string(J, &s))) return rc;
+            size_t mark = r->strs.len;
             if (kind == LIST_POLICY_STRING && s.len && s.ptr[0] == '[' &&
                 expand_json_array(r, s)) {
                 if ((rc = warn(r, "policy-string-json-array", TRPT_RFC_POLICY, NULL,
                                "element holds a JSON-encoded array; its strings are used")))
                     return rc;
+                for (size_t i = mark; i < r->strs.len; i++)
+                    if ((rc = list_entry_check(r, ((trpt_str *)r->strs.data)[i]))) return rc;
             } else {
+                if ((rc = list_entry_check(r, s))) return rc;
                 if (kind == LIST_MX_HOST && s.len > 3 && memcmp(s.ptr, "mx:", 3) == 0) {
                     if ((rc = warn(r, "mx-host-prefix", TRPT_RFC_POLICY, NULL,
                                    "mx-host entry keeps the policy file's \"mx:\" prefix")))
@@ -484,6 +522,7 @@ static int string_list(rp *r, int kind, const trpt_str **out, size_t *n, unsigne
                     s.len -= 3;
                     while (s.len && (*s.ptr == ' ' || *s.ptr == '\t')) s.ptr++, s.len--;
                 }
+                if (kind == LIST_MX_HOST && (rc = check_domain(r, s, 1))) return rc;
                 trpt_str *slot = trpt__vec_push(J->ctx, &r->strs);
                 if (!slot) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
                 *slot = s;
@@ -540,16 +579,20 @@ v6:
 }
 
 /* An optional string member of a failure detail. */
-static int opt_str(rp *r, trpt_failure *f, trpt_str *dst, unsigned bit, int is_ip)
+enum { OPT_TEXT, OPT_IP, OPT_HOST };
+
+static int opt_str(rp *r, trpt_failure *f, trpt_str *dst, unsigned bit, int kind)
 {
     int present, rc;
     if ((rc = str_field(r, dst, &present, TRPT_RFC_SCHEMA))) return rc;
     if (!present) return TRPT_OK;
     if (dst->len == 0)
         return warn(r, "empty-value", TRPT_RFC_SCHEMA, NULL, "empty string, treated as absent");
-    if (is_ip && !ip_valid(*dst)) {
+    if (kind == OPT_IP && !ip_valid(*dst)) {
         if ((rc = warn(r, "ip-invalid", TRPT_RFC_SCHEMA, NULL, "not an IPv4 or IPv6 address")))
             return rc;
+    } else if (kind == OPT_HOST && (rc = check_domain(r, *dst, 0))) {
+        return rc;
     }
     f->has |= bit;
     return TRPT_OK;
@@ -607,20 +650,20 @@ static int parse_failure(rp *r, trpt_failure *f)
             }
             break;
         }
-        case 1: rc = opt_str(r, f, &f->sending_mta_ip, TRPT_HAS_SENDING_MTA_IP, 1); break;
+        case 1: rc = opt_str(r, f, &f->sending_mta_ip, TRPT_HAS_SENDING_MTA_IP, OPT_IP); break;
         case 2:
-            rc = opt_str(r, f, &f->receiving_mx_hostname, TRPT_HAS_RECEIVING_MX_HOSTNAME, 0);
+            rc = opt_str(r, f, &f->receiving_mx_hostname, TRPT_HAS_RECEIVING_MX_HOSTNAME, OPT_HOST);
             break;
-        case 3: rc = opt_str(r, f, &f->receiving_mx_helo, TRPT_HAS_RECEIVING_MX_HELO, 0); break;
-        case 4: rc = opt_str(r, f, &f->receiving_ip, TRPT_HAS_RECEIVING_IP, 1); break;
+        case 3: rc = opt_str(r, f, &f->receiving_mx_helo, TRPT_HAS_RECEIVING_MX_HELO, OPT_TEXT); break;
+        case 4: rc = opt_str(r, f, &f->receiving_ip, TRPT_HAS_RECEIVING_IP, OPT_IP); break;
         case 5:
             rc = count_field(r, &f->failed_session_count, TRPT_RFC_COUNTS);
             has_count = 1;
             break;
         case 6:
-            rc = opt_str(r, f, &f->additional_information, TRPT_HAS_ADDITIONAL_INFORMATION, 0);
+            rc = opt_str(r, f, &f->additional_information, TRPT_HAS_ADDITIONAL_INFORMATION, OPT_TEXT);
             break;
-        case 7: rc = opt_str(r, f, &f->failure_reason_code, TRPT_HAS_FAILURE_REASON_CODE, 0); break;
+        case 7: rc = opt_str(r, f, &f->failure_reason_code, TRPT_HAS_FAILURE_REASON_CODE, OPT_TEXT); break;
         default: rc = extra_member(r, k, TRPT_RFC_SCHEMA); break;
         }
         if (rc) return rc;
@@ -731,12 +774,7 @@ static int parse_policy(rp *r, trpt_policy_result *pr)
             if ((rc = str_field(r, &pr->policy_domain, &present, TRPT_RFC_POLICY))) return rc;
             if (!present) break;
             pr->has |= TRPT_HAS_POLICY_DOMAIN;
-            /* The builder's check (hostname.c): what passes here builds. */
-            if (!trpt__domain_ok(pr->policy_domain.ptr, pr->policy_domain.len, 0))
-                rc = warn(r, "domain-invalid", TRPT_RFC_POLICY, NULL,
-                          "\"%.*s\" is not a domain name (LDH labels), kept verbatim",
-                          (int)(pr->policy_domain.len > 64 ? 64 : pr->policy_domain.len),
-                          pr->policy_domain.ptr);
+            rc = check_domain(r, pr->policy_domain, 0);
             break;
         case 3:
             rc = string_list(r, LIST_MX_HOST, &pr->mx_host, &pr->nmx_host, &pr->has,
@@ -876,9 +914,25 @@ static int parse_date(rp *r, trpt_str *s, int64_t *epoch)
         return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_DATETIME, NULL,
                                "not an RFC 3339 date-time: \"%.*s\"",
                                (int)(s->len > 40 ? 40 : s->len), s->ptr);
-    if (k > 0)
-        return warn(r, "datetime-no-timezone", TRPT_RFC_DATETIME, NULL,
-                    "date-time without a time zone, read as UTC");
+    if (k > 0 && (rc = warn(r, "datetime-no-timezone", TRPT_RFC_DATETIME, NULL,
+                            "date-time without a time zone, read as UTC")))
+        return rc;
+    /* RFC 3339 has years 0000-9999 and offsets around them; a report's dates
+     * lie in 1970..9999 UTC (the builder writes no other). */
+    if (*epoch < 0 || *epoch > INT64_C(253402300799))
+        return warn(r, "datetime-out-of-range", TRPT_RFC_METADATA, NULL,
+                    "date-time before 1970 or after 9999 (UTC), kept");
+    return TRPT_OK;
+}
+
+/* organization-name, contact-info, report-id: required, so "" is kept
+ * (present) but warned; the builder refuses it. */
+static int meta_str(rp *r, trpt_str *dst, unsigned bit)
+{
+    int present, rc;
+    if ((rc = str_field(r, dst, &present, TRPT_RFC_METADATA)) || !present) return rc;
+    r->r->has |= bit;
+    if (dst->len == 0) return warn(r, "empty-value", TRPT_RFC_METADATA, NULL, "empty string, kept");
     return TRPT_OK;
 }
 
@@ -950,21 +1004,13 @@ static int parse_top(rp *r)
         trpt_str k;
         int id = -1;
         if ((rc = member(r, &w, top_keys, 5, &k, &id))) return rc;
-        int present = 0;
         switch (id) {
         case 0:
-            rc = str_field(r, &rep->organization_name, &present, TRPT_RFC_METADATA);
-            if (present) rep->has |= TRPT_HAS_ORGANIZATION_NAME;
+            rc = meta_str(r, &rep->organization_name, TRPT_HAS_ORGANIZATION_NAME);
             break;
         case 1: rc = parse_date_range(r); break;
-        case 2:
-            rc = str_field(r, &rep->contact_info, &present, TRPT_RFC_METADATA);
-            if (present) rep->has |= TRPT_HAS_CONTACT_INFO;
-            break;
-        case 3:
-            rc = str_field(r, &rep->report_id, &present, TRPT_RFC_METADATA);
-            if (present) rep->has |= TRPT_HAS_REPORT_ID;
-            break;
+        case 2: rc = meta_str(r, &rep->contact_info, TRPT_HAS_CONTACT_INFO); break;
+        case 3: rc = meta_str(r, &rep->report_id, TRPT_HAS_REPORT_ID); break;
         case 4: rc = parse_policies(r); break;
         default: rc = extra_member(r, k, TRPT_RFC_SCHEMA); break;
         }
