@@ -15,6 +15,7 @@
  * included (max_elements, which bounds the mx and ext counts too) and the
  * length of one value (max_string), each TRPT_E_LIMIT. */
 #include "tagvalue.h"
+#include "hostname.h"
 
 #include <stdio.h>
 
@@ -22,30 +23,6 @@
 #define MAX_AGE_MAX 31557600 /* one year, RFC 8461 §3.2 */
 #define QUOTE_MAX 80
 #define Q(n) (int)((n) > QUOTE_MAX ? QUOTE_MAX : (n))
-
-/* ["*."] Domain with Domain from RFC 5321 §4.1.2 (LDH labels), at most 63
- * bytes per label and 253 per name; one trailing dot allowed. */
-static int mx_pattern_ok(const char *s, size_t n)
-{
-    if (n >= 2 && s[0] == '*' && s[1] == '.') {
-        s += 2;
-        n -= 2;
-    }
-    if (n && s[n - 1] == '.') n--;
-    if (n == 0 || n > 253) return 0;
-    size_t lab = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i == n || s[i] == '.') {
-            if (lab == 0 || lab > 63 || s[i - 1] == '-' || s[i - lab] == '-') return 0;
-            lab = 0;
-            continue;
-        }
-        int c = (unsigned char)s[i];
-        if (!trpt__is_alnum(c) && c != '-') return 0;
-        lab++;
-    }
-    return 1;
-}
 
 static int nomem(trpt_error *err)
 {
@@ -96,7 +73,9 @@ static int policy_line(trpt_ctx *ctx, trpt_sts_policy *out, trpt_vec *mx, trpt_v
                               (long long)v, MAX_AGE_MAX);
         out->max_age = v;
     } else if (KEY("mx")) {
-        if (!mx_pattern_ok(val.ptr, val.len))
+        /* ["*."] Domain (RFC 5321 §4.1.2 LDH labels): hostname.c, shared
+         * with the report parser and builder. */
+        if (!trpt__domain_ok(val.ptr, val.len, 1))
             return trpt__fail(err, TRPT_E_FIELD, voff, RFC_POLICY, path,
                               "line %zu: '%.*s' is not a host name or *.-wildcard "
                               "(LDH labels; IDNs in xn-- form)", lineno, Q(val.len), val.ptr);
