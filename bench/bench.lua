@@ -1,10 +1,13 @@
 -- Lua benchmark: tlsrpt.parse_report on one file, the peers' job (gunzip if
 -- needed, every field into Lua tables, sum failed_session_count).
--- usage: lua bench/bench.lua FILE [REPS]   (LUA_PATH/LUA_CPATH set by bench.mk)
+-- usage: lua bench/bench.lua FILE [REPS [tables]]   (LUA_PATH/LUA_CPATH set by run.sh)
 -- prints: tlsrpt-<lua> <file> reports_per_s=<x> mb_per_s=<y> checksum=<z>
+-- "tables" times only the building of the result tables from a report the
+-- C core parsed once (bench/tables.c), printed as tlsrpt-<lua>-tables: the
+-- bound parse_report cannot pass under that Lua, whatever the parser.
 local tlsrpt = require "tlsrpt"
 
-local path, reps = arg[1], tonumber(arg[2])
+local path, reps, mode = arg[1], tonumber(arg[2]), arg[3]
 local f = assert(io.open(path, "rb"))
 local data = f:read("*a")
 f:close()
@@ -14,6 +17,13 @@ if data:sub(1, 2) == "\31\139" then json_len = #assert(tlsrpt.gunzip(data)) end
 reps = reps or math.max(3, math.min(20000, math.floor(128000000 / (json_len + 1))))
 
 local parse = tlsrpt.parse_report
+if mode == "tables" then
+  local bt = require "benchtables"
+  local h = bt.prepare(data)
+  parse = function() return bt.build(h) end
+elseif mode then
+  error("unknown mode " .. mode)
+end
 local function run()
   local r = assert(parse(data))
   local sum = 0
@@ -33,5 +43,6 @@ for _ = 1, reps do
 end
 local dt = clock() - t0
 local name = (type(jit) == "table" and "luajit") or _VERSION:gsub("Lua ", "lua")
+if mode then name = name .. "-" .. mode end
 io.write(string.format("tlsrpt-%s %s reports_per_s=%.2f mb_per_s=%.1f checksum=%d\n", name, path,
   reps / dt, json_len * reps / dt / 1e6, want))

@@ -9,7 +9,8 @@
 BENCH_LUAS ?= $(filter-out lua5.1,$(LUAS))
 
 BENCH_BIN  := $(BUILD)/bench/bench_core
-BENCH_MODS := $(foreach v,$(BENCH_LUAS),$(BUILD)/bench/$(v)/benchclock.so)
+BENCH_MODS := $(foreach v,$(BENCH_LUAS),$(BUILD)/bench/$(v)/benchclock.so \
+                $(BUILD)/bench/$(v)/benchtables.so)
 
 $(BENCH_BIN): bench/bench_core.c $(LIBA)
 	@mkdir -p $(@D)
@@ -18,6 +19,12 @@ $(BENCH_BIN): bench/bench_core.c $(LIBA)
 $(BUILD)/bench/%/benchclock.so: bench/clock.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(call lua_cflags,$*) -shared -o $@ $<
+
+# The binding's sources again, for tl_push_report (hidden in core.so).
+$(BUILD)/bench/%/benchtables.so: bench/tables.c $(LUA_SRC) $(LIBA) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(call lua_cflags,$*) -Ilua/src -shared -Wl,--exclude-libs,ALL -o $@ \
+		bench/tables.c $(LUA_SRC) $(LIBA) $(DEP_LIBS)
 
 bench: $(BENCH_BIN) $(BENCH_MODS) $(foreach v,$(BENCH_LUAS),$(BUILD)/$(v)/tlsrpt/core.so)
 	@BUILD=$(BUILD) LUAS="$(BENCH_LUAS)" sh bench/run.sh

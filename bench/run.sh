@@ -45,6 +45,7 @@ cell() {
 
 labels="tlsrpt-c"
 for lv in $LUAS; do labels="$labels tlsrpt-$lv"; done
+for lv in $LUAS; do labels="$labels tlsrpt-$lv-tables"; done
 labels="$labels $PEERS"
 for f in $files; do
     echo "bench: $f" >&2
@@ -55,6 +56,8 @@ for f in $files; do
         for lv in $LUAS; do
             cell "tlsrpt-$lv" env LUA_PATH="lua/?.lua;lua/?/init.lua;;" \
                 LUA_CPATH="$BUILD/$lv/?.so;$BUILD/bench/$lv/?.so;;" "$lv" bench/bench.lua "$data/$f"
+            cell "tlsrpt-$lv-tables" env LUA_PATH="lua/?.lua;lua/?/init.lua;;" \
+                LUA_CPATH="$BUILD/$lv/?.so;$BUILD/bench/$lv/?.so;;" "$lv" bench/bench.lua "$data/$f" "" tables
         done
         for p in $PEERS; do
             cell "$p" env PEERS="$p" sh "$SHARED/bench/peers.sh" "$data/$f"
@@ -110,6 +113,20 @@ END {
         check(LU[u] " parse_report / python, " F[j], (l != "" && p != "") ? l / p : "", 2, ">=")
     }
     for (j = 1; j <= nf; j++) check("C core peak memory / JSON size, " F[j], (F[j] in peak) ? peak[F[j]] : "", 2, "<=")
+    # Not targets: the result tables alone (no parsing, no inflating) against
+    # python, i.e. the most parse_report could reach under that Lua.
+    printf "\n| bound: result tables alone / python |"; for (j = 1; j <= nf; j++) printf " %s |", F[j]
+    printf "\n|---|"
+    for (j = 1; j <= nf; j++) printf "---:|"
+    printf "\n"
+    for (u = 1; u <= nlu; u++) {
+        printf "| %s |", LU[u]
+        for (j = 1; j <= nf; j++) {
+            l = median("tlsrpt-" LU[u] "-tables" SUBSEP F[j]); p = median("python" SUBSEP F[j])
+            if (l != "" && p != "") printf " %.2f |", l / p; else printf " - |"
+        }
+        printf "\n"
+    }
     for (j = 1; j <= nf; j++) {
         n = split(files_cs[F[j]], cs, " "); bad = 0
         for (k = 2; k <= n; k++) if (cs[k] != cs[1]) bad = 1
