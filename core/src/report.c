@@ -138,7 +138,6 @@ static int take_null(rp *r)
     return 0;
 }
 
-/* A string member. *present is 0 for null (warned as field-null). */
 /* "nul-byte" if s, a string just read, holds a NUL: only a \u0000 escape
  * makes one, so only strings decoded into the arena (not slices of the
  * input) are searched. The builder refuses NULs (C consumers truncate). */
@@ -149,6 +148,7 @@ static int nul_check(rp *r, trpt_str s)
     return warn(r, "nul-byte", TRPT_RFC_JSON, NULL, "string holds a NUL byte (\\u0000), kept");
 }
 
+/* A string member. *present is 0 for null (warned as field-null). */
 static int str_field(rp *r, trpt_str *out, int *present, const char *rfc)
 {
     if (TRPT_LIKELY(J->p < J->end && *J->p == '"')) {
@@ -414,12 +414,16 @@ static int check_domain(rp *r, trpt_str s, int wildcard)
                 s.ptr, wildcard ? "domain name or *. pattern" : "domain name");
 }
 
-/* A policy-string or mx-host entry: "" is kept but warned (the builder
- * refuses empty entries), and so is a NUL. */
-static int list_entry_check(rp *r, trpt_str s)
+enum { LIST_POLICY_STRING, LIST_MX_HOST };
+
+/* A policy-string or mx-host entry (kind LIST_*): a NUL is warned, and so
+ * is an empty policy-string (the builder refuses both; an empty mx-host is
+ * domain-invalid). Both kept. */
+static int list_entry_check(rp *r, int kind, trpt_str s)
 {
     int rc;
-    if (s.len == 0 && (rc = warn(r, "empty-value", TRPT_RFC_POLICY, NULL, "empty string, kept")))
+    if (kind == LIST_POLICY_STRING && s.len == 0 &&
+        (rc = warn(r, "empty-value", TRPT_RFC_POLICY, NULL, "empty string, kept")))
         return rc;
     return nul_check(r, s);
 }
@@ -472,8 +476,6 @@ static int expand_json_array(rp *r, trpt_str s)
     return 1;
 }
 
-enum { LIST_POLICY_STRING, LIST_MX_HOST };
-
 /* policy-string / mx-host: an array of strings. A lone string is taken as
  * a one-element list (warned); null as absent (warned). */
 static int string_list(rp *r, int kind, const trpt_str **out, size_t *n, unsigned *has,
@@ -487,7 +489,7 @@ static int string_list(rp *r, int kind, const trpt_str **out, size_t *n, unsigne
         if ((rc = warn(r, "expected-array", TRPT_RFC_POLICY, NULL,
                        "a string where an array of strings is required")))
             return rc;
-        if ((rc = list_entry_check(r, s))) return rc;
+        if ((rc = list_entry_check(r, kind, s))) return rc;
         if (kind == LIST_MX_HOST && (rc = check_domain(r, s, 1))) return rc;
         trpt_str *slot = trpt__vec_push(J->ctx, &r->strs);
         if (!slot) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
@@ -511,9 +513,10 @@ static int string_list(rp *r, int kind, const trpt_str **out, size_t *n, unsigne
                                "element holds a JSON-encoded array; its strings are used")))
                     return rc;
                 for (size_t i = mark; i < r->strs.len; i++)
-                    if ((rc = list_entry_check(r, ((trpt_str *)r->strs.data)[i]))) return rc;
+                    if ((rc = list_entry_check(r, kind, ((trpt_str *)r->strs.data)[i])))
+                        return rc;
             } else {
-                if ((rc = list_entry_check(r, s))) return rc;
+                if ((rc = list_entry_check(r, kind, s))) return rc;
                 if (kind == LIST_MX_HOST && s.len > 3 && memcmp(s.ptr, "mx:", 3) == 0) {
                     if ((rc = warn(r, "mx-host-prefix", TRPT_RFC_POLICY, NULL,
                                    "mx-host entry keeps the policy file's \"mx:\" prefix")))
@@ -652,18 +655,24 @@ static int parse_failure(rp *r, trpt_failure *f)
         }
         case 1: rc = opt_str(r, f, &f->sending_mta_ip, TRPT_HAS_SENDING_MTA_IP, OPT_IP); break;
         case 2:
-            rc = opt_str(r, f, &f->receiving_mx_hostname, TRPT_HAS_RECEIVING_MX_HOSTNAME, OPT_HOST);
+            rc = opt_str(r, f, &f->receiving_mx_hostname, TRPT_HAS_RECEIVING_MX_HOSTNAME,
+                         OPT_HOST);
             break;
-        case 3: rc = opt_str(r, f, &f->receiving_mx_helo, TRPT_HAS_RECEIVING_MX_HELO, OPT_TEXT); break;
+        case 3:
+            rc = opt_str(r, f, &f->receiving_mx_helo, TRPT_HAS_RECEIVING_MX_HELO, OPT_TEXT);
+            break;
         case 4: rc = opt_str(r, f, &f->receiving_ip, TRPT_HAS_RECEIVING_IP, OPT_IP); break;
         case 5:
             rc = count_field(r, &f->failed_session_count, TRPT_RFC_COUNTS);
             has_count = 1;
             break;
         case 6:
-            rc = opt_str(r, f, &f->additional_information, TRPT_HAS_ADDITIONAL_INFORMATION, OPT_TEXT);
+            rc = opt_str(r, f, &f->additional_information, TRPT_HAS_ADDITIONAL_INFORMATION,
+                         OPT_TEXT);
             break;
-        case 7: rc = opt_str(r, f, &f->failure_reason_code, TRPT_HAS_FAILURE_REASON_CODE, OPT_TEXT); break;
+        case 7:
+            rc = opt_str(r, f, &f->failure_reason_code, TRPT_HAS_FAILURE_REASON_CODE, OPT_TEXT);
+            break;
         default: rc = extra_member(r, k, TRPT_RFC_SCHEMA); break;
         }
         if (rc) return rc;
