@@ -1,11 +1,59 @@
 /* Fuzz target: the gzip path. trpt_gunzip on the raw input under tight
  * limits, and trpt_parse_report (which takes the gzip branch on 1f 8b). A
- * successful inflate must respect max_decompressed, and parsing the gzip
- * must agree with parsing what it inflates to. The ctx (and its cached
+ * successful inflate must respect max_decompressed and give exactly what
+ * zlib's own gzip decoding gives (gzip.c reads the RFC 1952 header and
+ * trailer itself and checks the CRC with crc32.c; zlib only inflates), and
+ * parsing the gzip must agree with parsing what it inflates to. The ctx (and its cached
  * inflater) is reused across calls, as callers do; the first call reads a
  * copy that is freed before the next call, so any state that still points
  * into an earlier input shows up as a use after free. */
 #include "common.h"
+
+#include <zlib.h>
+
+/* zlib's gzip decoding (windowBits 16 + 15, member after member) of
+ * data[0..size) into at most cap bytes: 1 (*out, *outlen) when all of it
+ * decodes, 0 on an error or trailing garbage, -1 past cap. */
+static int zlib_gunzip(const uint8_t *data, size_t size, size_t cap, uint8_t **out,
+                       size_t *outlen)
+{
+    uint8_t *buf = malloc(cap + 1);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (!buf || inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+        free(buf);
+        return -2;
+    }
+    z.next_in = (Bytef *)(uintptr_t)data;
+    z.avail_in = (uInt)size;
+    z.next_out = buf;
+    z.avail_out = (uInt)(cap + 1);
+    int res;
+    for (;;) {
+        int zr = inflate(&z, Z_FINISH);
+        if ((size_t)(z.next_out - buf) > cap) {
+            res = -1;
+            break;
+        }
+        if (zr != Z_STREAM_END) {
+            res = 0;
+            break;
+        }
+        if (z.avail_in == 0) {
+            res = 1;
+            break;
+        }
+        if (!(z.avail_in >= 2 && z.next_in[0] == 0x1f && z.next_in[1] == 0x8b) ||
+            inflateReset(&z) != Z_OK) {
+            res = 0;
+            break;
+        }
+    }
+    *outlen = (size_t)(z.next_out - buf);
+    inflateEnd(&z);
+    *out = buf;
+    return res;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,6 +77,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_touch(plain);
         FUZZ_CHECK(plain.len <= lim.max_decompressed, "inflated %zu > cap", plain.len);
     }
+    /* zlib as the oracle, under gzip.c's cap: max_decompressed, and past
+     * the first MiB max_ratio times the input. */
+    size_t cap = size * lim.max_ratio;
+    if (cap < ((size_t)1 << 20)) cap = (size_t)1 << 20;
+    if (cap > lim.max_decompressed) cap = lim.max_decompressed;
+    uint8_t *zbuf = NULL;
+    size_t zlen = 0;
+    int zo = size <= lim.max_input ? zlib_gunzip(data, size, cap, &zbuf, &zlen) : -2;
+    if (zo == 1)
+        FUZZ_CHECK(rc == TRPT_OK && plain.len == zlen && memcmp(plain.ptr, zbuf, zlen) == 0,
+                   "zlib decodes %zu bytes, trpt_gunzip: %s", zlen, trpt_code_name(rc));
+    else if (zo == 0)
+        FUZZ_CHECK(rc != TRPT_OK, "trpt_gunzip decodes what zlib rejects");
+    else if (zo == -1)
+        FUZZ_CHECK(rc == TRPT_E_LIMIT, "past the cap for zlib, trpt_gunzip: %s",
+                   trpt_code_name(rc));
+    free(zbuf);
 
     trpt_report r1, r2;
     trpt_error e1, e2;

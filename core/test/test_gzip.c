@@ -1,7 +1,9 @@
 /* trpt_gunzip: bombs, ratio, truncation, multi-member, lying trailers,
- * cached inflater reuse. */
+ * cached inflater reuse, the RFC 1952 header fields and trailer checks
+ * (read by gzip.c, not zlib), and crc32.c against zlib's crc32. */
 #include "tap.h"
 #include "internal.h"
+#include "crc32.h"
 #include "vectors.h"
 #include "testutil.h"
 
@@ -60,6 +62,95 @@ static void *osize_checking_alloc(void *ud, void *p, size_t osize, size_t nsize)
     if (!n) return NULL;
     n[0] = nsize;
     return n + 2;
+}
+
+/* gzip of TEXT with every optional header field (RFC 1952 §2.3: FEXTRA,
+ * FNAME, FCOMMENT, FHCRC), as zlib writes them, into a malloc'd buffer. */
+static unsigned char *gz_fields(size_t *outn)
+{
+    static unsigned char extra[] = { 'A', 'B', 4, 0, 1, 2, 3, 4 };
+    gz_header h;
+    memset(&h, 0, sizeof h);
+    h.extra = extra;
+    h.extra_len = sizeof extra;
+    h.name = (Bytef *)"report.json";
+    h.comment = (Bytef *)"a comment";
+    h.hcrc = 1;
+    size_t cap = 1024;
+    unsigned char *out = malloc(cap);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+    deflateSetHeader(&z, &h);
+    z.next_in = (Bytef *)(uintptr_t)TEXT;
+    z.avail_in = (uInt)strlen(TEXT);
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    deflate(&z, Z_FINISH);
+    *outn = z.total_out;
+    deflateEnd(&z);
+    return out;
+}
+
+static void test_header_and_trailer(trpt_ctx *ctx)
+{
+    trpt_str out;
+    trpt_error e;
+    size_t n;
+    unsigned char *g = gz_fields(&n);
+    ok(g[3] == (2 | 4 | 8 | 16), "zlib wrote FHCRC, FEXTRA, FNAME, FCOMMENT (flags %#x)", g[3]);
+    ok(trpt_gunzip(ctx, g, n, &out, &e) == TRPT_OK && out.len == strlen(TEXT) &&
+           memcmp(out.ptr, TEXT, out.len) == 0,
+       "every optional header field is skipped");
+    /* name starts after 10 + 2 + 8 bytes of header and extra */
+    g[21] ^= 1;
+    is_int(trpt_gunzip(ctx, g, n, &out, &e), TRPT_E_GZIP, "a changed file name");
+    ok(strstr(e.message, "header crc mismatch") != NULL, "fails the FHCRC: %s", e.message);
+    g[21] ^= 1;
+    g[3] |= 0x20;
+    is_int(trpt_gunzip(ctx, g, n, &out, &e), TRPT_E_GZIP, "a reserved flag");
+    ok(strstr(e.message, "unknown header flags") != NULL, "says so: %s", e.message);
+    g[3] &= (unsigned char)~0x20;
+    g[2] = 7;
+    is_int(trpt_gunzip(ctx, g, n, &out, &e), TRPT_E_GZIP, "compression method 7");
+    ok(strstr(e.message, "compression method") != NULL, "says so: %s", e.message);
+    g[2] = 8;
+    g[n - 8] ^= 1;
+    is_int(trpt_gunzip(ctx, g, n, &out, &e), TRPT_E_GZIP, "a changed CRC-32 trailer");
+    ok(strstr(e.message, "incorrect data check") != NULL, "says so: %s", e.message);
+    is_int((long long)e.offset, (long long)(n - 8), "at the trailer");
+    g[n - 8] ^= 1;
+    g[n - 4] ^= 1;
+    is_int(trpt_gunzip(ctx, g, n, &out, &e), TRPT_E_GZIP, "a changed ISIZE trailer");
+    ok(strstr(e.message, "incorrect length check") != NULL, "says so: %s", e.message);
+    g[n - 4] ^= 1;
+    is_int(trpt_gunzip(ctx, g, n, &out, &e), TRPT_OK, "restored, it decodes again");
+    free(g);
+}
+
+/* crc32.c's folding path (>= 256 bytes, any alignment, any tail) and its
+ * chaining agree with zlib's crc32. */
+static void test_crc32(void)
+{
+    size_t big = (size_t)1 << 20;
+    unsigned char *b = malloc(big);
+    uint64_t st = 0x243F6A8885A308D3u;
+    for (size_t i = 0; i < big; i++) {
+        st = st * 6364136223846793005u + 1442695040888963407u;
+        b[i] = (unsigned char)(st >> 56);
+    }
+    int bad = 0;
+    for (size_t len = 0; len <= 1100; len++)
+        for (size_t off = 0; off < 4; off++) {
+            uint32_t seed = (uint32_t)(len * 2654435761u);
+            if (trpt__crc32(seed, b + off, len) != (uint32_t)crc32(seed, b + off, (uInt)len)) bad++;
+        }
+    ok(bad == 0, "lengths 0-1100 at offsets 0-3, chained seeds: as zlib (%d differ)", bad);
+    uint32_t c = trpt__crc32(0, b, 300000);
+    c = trpt__crc32(c, b + 300000, big - 300000);
+    ok(c == (uint32_t)crc32(0, b, (uInt)big), "1 MiB in two chained parts: as zlib");
+    ok(trpt__crc32(0, "123456789", 9) == 0xCBF43926u, "check value of \"123456789\"");
+    free(b);
 }
 
 int main(void)
@@ -199,5 +290,9 @@ int main(void)
     }
     trpt_ctx_free(ctx);
     is_int(wrong, 0, "every free and realloc passes the block's size as osize");
+    ctx = trpt_ctx_new(NULL, NULL, NULL);
+    test_header_and_trailer(ctx);
+    trpt_ctx_free(ctx);
+    test_crc32();
     return done_testing();
 }
