@@ -5,7 +5,6 @@
 #include "hostname.h"
 #include "utf8.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <time.h>
@@ -127,23 +126,6 @@ static int utf8_ok(const char *s, size_t n)
     return !memchr(s, '\0', n) && trpt__utf8_valid(s, n);
 }
 
-/* The one domain check (hostname.c), which the report parser uses too. */
-int trpt__bld_domain_ok(const char *s, size_t n, int wildcard)
-{
-    return trpt__domain_ok(s, n, wildcard);
-}
-
-static int ip_ok(const char *s, size_t n)
-{
-    char buf[INET6_ADDRSTRLEN + 1];
-    unsigned char addr[16];
-    if (n == 0 || n >= sizeof buf) return 0;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    if (memchr(s, '\0', n)) return 0;
-    return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
-}
-
 /* A free-text field: valid UTF-8 without NUL, under max_string. */
 static int check_text(const trpt_builder *b, trpt_str s, const char *path, trpt_error *err)
 {
@@ -162,7 +144,7 @@ static int check_text(const trpt_builder *b, trpt_str s, const char *path, trpt_
 static int check_domain(trpt_str s, int wildcard, const char *path, trpt_error *err)
 {
     char show[BLD_SHOW];
-    if (trpt__bld_domain_ok(s.ptr, s.len, wildcard)) return TRPT_OK;
+    if (trpt__domain_ok(s.ptr, s.len, wildcard)) return TRPT_OK;
     trpt__bld_show(s.ptr, s.len, show);
     return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, "RFC 1035 §2.3.1", path,
                       "'%s' is not a valid %s", show, wildcard ? "mx host pattern" : "domain name");
@@ -190,7 +172,7 @@ static int add_count(int64_t *acc, int64_t n, const char *path, trpt_error *err)
 
 static int check_epochs(int64_t start, int64_t end, trpt_error *err)
 {
-    if (start < 0 || start > BLD_MAX_EPOCH || end < 0 || end > BLD_MAX_EPOCH)
+    if (start < 0 || start > TRPT_MAX_EPOCH || end < 0 || end > TRPT_MAX_EPOCH)
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, "RFC 3339 §5.6", "date-range",
                           "dates must lie between 1970 and 9999");
     if (end < start)
@@ -626,7 +608,7 @@ static int check_failure(const trpt_builder *b, const trpt_failure *f, const cha
         trpt_str s = src[i];
         if (!s.ptr) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, path, "NULL string");
         if (i == BLD_SENDING_MTA_IP || i == BLD_RECEIVING_IP) {
-            if (!ip_ok(s.ptr, s.len)) {
+            if (!trpt__ip_ok(s.ptr, s.len)) {
                 trpt__bld_show(s.ptr, s.len, show);
                 return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, path,
                                   "'%s' is not an IPv4 or IPv6 address", show);

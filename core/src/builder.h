@@ -7,8 +7,6 @@
 
 /* Counts stay exact in every JSON consumer (IEEE doubles): RFC 8259 §6. */
 #define BLD_MAX_COUNT ((int64_t)1 << 53)
-/* 9999-12-31T23:59:59Z: the last instant with a 4-digit RFC 3339 year. */
-#define BLD_MAX_EPOCH INT64_C(253402300799)
 
 /* Optional failure-detail fields, in RFC 8460 §4.5 output order. */
 enum { BLD_SENDING_MTA_IP, BLD_RECEIVING_MX_HOSTNAME, BLD_RECEIVING_MX_HELO, BLD_RECEIVING_IP,
@@ -77,12 +75,9 @@ TRPT_HIDDEN void trpt__bld_set_out(trpt_builder *b, bld_buf *buf, trpt_str *out)
 TRPT_HIDDEN void trpt__bld_show(const char *s, size_t n, char out[BLD_SHOW]);
 /* Fails unless metadata was set and at least one policy was added. */
 TRPT_HIDDEN int trpt__bld_check_ready(const trpt_builder *b, trpt_error *err);
-/* 1 if s is an LDH domain name (RFC 1035 §2.3.1 lengths; one trailing dot
- * allowed); wildcard: a leading "*." is allowed too (MTA-STS mx patterns). */
-TRPT_HIDDEN int trpt__bld_domain_ok(const char *s, size_t n, int wildcard);
 /* The policy-domain shared by every policy, or NULL when they differ / none. */
 TRPT_HIDDEN const trpt_str *trpt__bld_common_domain(const trpt_builder *b);
-/* "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with NUL) for 0 <= t <= BLD_MAX_EPOCH. */
+/* "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with NUL) for 0 <= t <= TRPT_MAX_EPOCH. */
 TRPT_HIDDEN void trpt__bld_rfc3339(int64_t t, char out[21]);
 /* Civil time of an epoch: fields as in struct tm (year full, mon 1-12), wday 0 = Sunday. */
 TRPT_HIDDEN void trpt__bld_civil(int64_t t, int *year, int *mon, int *day, int *hh, int *mm,

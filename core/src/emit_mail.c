@@ -4,6 +4,7 @@
  * reaches a header is validated here so no input can inject header lines;
  * output is deterministic for given options (CRLF line ends throughout). */
 #include "builder.h"
+#include "hostname.h"
 
 #include <stdio.h>
 
@@ -36,7 +37,7 @@ static int pick_domain(const trpt_builder *b, const char *given, const char *wha
         *out = *d;
     }
     char show[BLD_SHOW];
-    if (trpt__bld_domain_ok(out->ptr, out->len, 0)) return TRPT_OK;
+    if (trpt__domain_ok(out->ptr, out->len, 0)) return TRPT_OK;
     trpt__bld_show(out->ptr, out->len, show);
     return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, rfc, what, "'%s' is not a valid domain name", show);
 }
@@ -105,7 +106,7 @@ static int address_ok(const char *s)
     const char *at = strrchr(s, '@');
     if (!at || at == s) return 0;
     if (!token_ok(s, (size_t)(at - s), 64, "<>()[]\\,;:\"@")) return 0;
-    return trpt__bld_domain_ok(at + 1, n - (size_t)(at + 1 - s), 0) && at[1] != '\0';
+    return trpt__domain_ok(at + 1, n - (size_t)(at + 1 - s), 0) && at[1] != '\0';
 }
 
 /* RFC 2046 §5.1.1 bchars without space, so it never needs quoting rules beyond "". */
@@ -189,7 +190,7 @@ static int render_email(trpt_builder *b, const trpt_email_opts *o, bld_buf *m, t
     if ((rc = pick_domain(b, o->submitter, "submitter", &sub, RFC_MAIL, err)) ||
         (rc = pick_domain(b, o->policy_domain, "policy_domain", &dom, RFC_MAIL, err)))
         return rc;
-    if (o->date < 0 || o->date > BLD_MAX_EPOCH)
+    if (o->date < 0 || o->date > TRPT_MAX_EPOCH)
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, "RFC 5322 §3.3", "date",
                           "date must lie between 1970 and 9999");
     /* The report-id goes into the Subject verbatim (§5.3 "Report-ID: <id>"). */

@@ -1,5 +1,7 @@
-/* Domain-name syntax check (hostname.h). */
+/* Host syntax checks (hostname.h): domain names, IP addresses. */
 #include "hostname.h"
+
+#include <arpa/inet.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -76,4 +78,33 @@ int trpt__domain_ok(const char *s, size_t n, int wildcard)
     if (n <= 64) return domain_ok_64(s, n);
 #endif
     return trpt__domain_ok_bytes(s, n);
+}
+
+/* IPv4 in one pass (the parser runs this twice per failure detail); what
+ * fails that and holds a ':' goes to inet_pton as IPv6. */
+int trpt__ip_ok(const char *s, size_t n)
+{
+    const char *p = s, *e = s + n;
+    unsigned v = 0, nd = 0, dots = 0;
+    if (n > 15) goto v6;
+    for (; p < e; p++) {
+        unsigned d = (unsigned)(unsigned char)*p - '0';
+        if (d <= 9) {
+            if ((nd == 1 && v == 0) || ++nd > 3) goto v6; /* leading zero, 4 digits */
+            v = v * 10 + d;
+        } else if (*p == '.' && nd && v <= 255 && dots < 3) {
+            dots++;
+            v = nd = 0;
+        } else {
+            goto v6;
+        }
+    }
+    if (dots == 3 && nd && v <= 255) return 1;
+v6:
+    if (n < 2 || n > 45 || !memchr(s, ':', n) || memchr(s, '\0', n)) return 0;
+    char buf[46];
+    unsigned char addr[16];
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return inet_pton(AF_INET6, buf, addr) == 1;
 }

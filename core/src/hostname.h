@@ -1,6 +1,7 @@
-/* Domain-name syntax shared by the report builder (policy-domain, mx-host,
- * receiving-mx-hostname, e-mail domains) and the report parser, so that a
- * report the parser takes without a warning is one the builder accepts. */
+/* Host syntax shared by the report builder (policy-domain, mx-host,
+ * receiving-mx-hostname, e-mail domains, IP addresses) and the report
+ * parser, so that a report the parser takes without a warning is one the
+ * builder accepts. */
 #ifndef TRPT_HOSTNAME_H
 #define TRPT_HOSTNAME_H
 
@@ -16,5 +17,9 @@ TRPT_HIDDEN int trpt__domain_ok(const char *s, size_t n, int wildcard);
  * prefix, no trailing dot, 1 <= n <= 253), which trpt__domain_ok uses past
  * 64 bytes; exposed for the test that compares the two. */
 TRPT_HIDDEN int trpt__domain_ok_bytes(const char *s, size_t n);
+
+/* sending-mta-ip / receiving-ip: an IPv4 dotted quad without leading-zero
+ * octets, or IPv6 text as inet_pton(AF_INET6) reads it; no NUL byte. */
+TRPT_HIDDEN int trpt__ip_ok(const char *s, size_t n);
 
 #endif

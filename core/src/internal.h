@@ -10,6 +10,11 @@
 #define TRPT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define TRPT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* 9999-12-31T23:59:59Z: the last instant with a 4-digit RFC 3339 year, the
+ * end of the dates reports carry (report.c warns past it, the builder
+ * writes nothing past it). */
+#define TRPT_MAX_EPOCH INT64_C(253402300799)
+
 struct trpt_ctx {
     trpt_alloc_fn alloc;
     void *ud;

@@ -8,7 +8,6 @@
 #include "hostname.h"
 #include "json.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 
 typedef struct rp {
@@ -552,35 +551,6 @@ static int string_list(rp *r, int kind, const trpt_str **out, size_t *n, unsigne
 
 /* ------------------------------------------------------------- checks */
 
-/* Dotted-quad IPv4 without leading-zero octets, in one pass; what fails
- * that and holds a ':' goes to inet_pton as IPv6. Runs twice per detail. */
-static int ip_valid(trpt_str s)
-{
-    const char *p = s.ptr, *e = s.ptr + s.len;
-    unsigned v = 0, nd = 0, dots = 0;
-    if (s.len > 15) goto v6;
-    for (; p < e; p++) {
-        unsigned d = (unsigned)(unsigned char)*p - '0';
-        if (d <= 9) {
-            if ((nd == 1 && v == 0) || ++nd > 3) goto v6; /* leading zero, 4 digits */
-            v = v * 10 + d;
-        } else if (*p == '.' && nd && v <= 255 && dots < 3) {
-            dots++;
-            v = nd = 0;
-        } else {
-            goto v6;
-        }
-    }
-    if (dots == 3 && nd && v <= 255) return 1;
-v6:
-    if (s.len < 2 || s.len > 45 || !memchr(s.ptr, ':', s.len)) return 0;
-    char buf[46];
-    unsigned char addr[16];
-    memcpy(buf, s.ptr, s.len);
-    buf[s.len] = '\0';
-    return inet_pton(AF_INET6, buf, addr) == 1;
-}
-
 /* An optional string member of a failure detail. */
 enum { OPT_TEXT, OPT_IP, OPT_HOST };
 
@@ -591,7 +561,7 @@ static int opt_str(rp *r, trpt_failure *f, trpt_str *dst, unsigned bit, int kind
     if (!present) return TRPT_OK;
     if (dst->len == 0)
         return warn(r, "empty-value", TRPT_RFC_SCHEMA, NULL, "empty string, treated as absent");
-    if (kind == OPT_IP && !ip_valid(*dst)) {
+    if (kind == OPT_IP && !trpt__ip_ok(dst->ptr, dst->len)) {
         if ((rc = warn(r, "ip-invalid", TRPT_RFC_SCHEMA, NULL, "not an IPv4 or IPv6 address")))
             return rc;
     } else if (kind == OPT_HOST && (rc = check_domain(r, *dst, 0))) {
@@ -928,7 +898,7 @@ static int parse_date(rp *r, trpt_str *s, int64_t *epoch)
         return rc;
     /* RFC 3339 has years 0000-9999 and offsets around them; a report's dates
      * lie in 1970..9999 UTC (the builder writes no other). */
-    if (*epoch < 0 || *epoch > INT64_C(253402300799))
+    if (*epoch < 0 || *epoch > TRPT_MAX_EPOCH)
         return warn(r, "datetime-out-of-range", TRPT_RFC_METADATA, NULL,
                     "date-time before 1970 or after 9999 (UTC), kept");
     return TRPT_OK;
