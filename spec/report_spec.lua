@@ -1,6 +1,7 @@
 -- tlsrpt.parse_report / tlsrpt.gunzip: shared vectors, real corpus, API contract.
 local tlsrpt = require "tlsrpt"
 local vectors = require "spec.helpers.vectors"
+local read = require("spec.helpers.files").slurp
 
 -- Value at a dotted path of the result ("policies.1.policy.mx_host.2",
 -- "#policies" for a length) as text, the way report.txt writes it.
@@ -41,14 +42,6 @@ local function opts_of(v)
   end
   if v.assert.strict == "1" then o.strict = true end
   return o
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
 end
 
 describe("parse_report vectors (spec/vectors/report.txt)", function()
