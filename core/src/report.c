@@ -255,7 +255,7 @@ typedef struct keytab {
 static inline int key_lookup(const keytab *t, int n, trpt_str k)
 {
     for (int i = 0; i < n; i++)
-        if (t[i].len == k.len && memcmp(t[i].name, k.ptr, k.len) == 0) return i;
+        if (t[i].len == k.len && trpt__eq(t[i].name, k.ptr, k.len)) return i;
     return -1;
 }
 
@@ -264,7 +264,7 @@ static inline int name_at(const char *p, size_t avail, const keytab *t, size_t m
 {
     size_t l = t->len;
     return avail > l + 1 && p[1] == t->name[0] && p[l + 1] == '"' &&
-           memcmp(p + 1, t->name, l) == 0 && l <= max_string;
+           trpt__eq(p + 1, t->name, l) && l <= max_string;
 }
 
 /* The state of one object's member walk (zeroed before the first member). */

@@ -1,9 +1,11 @@
-/* Domain-name check (core/src/hostname.c): the 64-byte SIMD path against
- * the byte-at-a-time definition on random and edge-case names, plus
- * hand-checked cases (RFC 1035 §2.3.1 LDH labels, RFC 8461 "*." patterns). */
+/* Host checks (core/src/hostname.c): the domain check's 64-byte SIMD path
+ * against the byte-at-a-time definition on random and edge-case names, plus
+ * hand-checked cases (RFC 1035 §2.3.1 LDH labels, RFC 8461 "*." patterns);
+ * the IP check's octet reader against glibc's inet_pton. */
 #include "tap.h"
 #include "hostname.h"
 
+#include <arpa/inet.h>
 #include <stdint.h>
 
 #define diag(...) (printf("# "), printf(__VA_ARGS__), printf("\n"))
@@ -94,5 +96,50 @@ int main(void)
     }
     ok(agree, "300000 random names: SIMD path agrees with the definition");
     ok(valid > 1000, "the random names include valid ones (%zu)", valid);
+
+    static const struct { const char *s; int want; } ips[] = {
+        { "192.0.2.1", 1 },     { "0.0.0.0", 1 },       { "255.255.255.255", 1 },
+        { "256.1.1.1", 0 },     { "1.1.1.256", 0 },     { "01.2.3.4", 0 },
+        { "1.2.3.04", 0 },      { "1.2.3", 0 },         { "1.2.3.4.", 0 },
+        { "1.2.3.4.5", 0 },     { "1..3.4", 0 },        { ".1.2.3", 0 },
+        { "1.2.3.1234", 0 },    { "1234.1.1.1", 0 },    { " 1.2.3.4", 0 },
+        { "2001:db8::1", 1 },   { "::ffff:192.0.2.1", 1 }, { "2001:db8::g", 0 },
+        { "mx.example.com", 0 }, { "", 0 },
+    };
+    for (size_t i = 0; i < sizeof ips / sizeof ips[0]; i++)
+        is_int(trpt__ip_ok(ips[i].s, strlen(ips[i].s)), ips[i].want, "ip '%s'", ips[i].s);
+    is_int(trpt__ip_ok("1.2.3.4\0", 8), 0, "ip with a NUL after it");
+    is_int(trpt__ip_ok("1.2.\0.4", 7), 0, "ip with a NUL inside");
+
+    /* Random dotted strings, half of them built from four octets written
+     * with 1-3 digits (leading zeros and values past 255 included). */
+    agree = 1;
+    valid = 0;
+    for (int t = 0; t < 300000; t++) {
+        size_t n = 0;
+        if (rnd() & 1) {
+            for (int k = 0; k < 4; k++) {
+                unsigned digits = 1 + (unsigned)(rnd() % 3), v = (unsigned)(rnd() % 300);
+                n += (size_t)snprintf(buf + n, 8, "%0*u", (int)digits, v % (digits == 1 ? 10 : digits == 2 ? 100 : 1000));
+                if (k < 3) buf[n++] = '.';
+            }
+            if (rnd() % 8 == 0) buf[rnd() % n] = "0.9x"[rnd() % 4]; /* damage one byte */
+        } else {
+            n = (size_t)(rnd() % 18);
+            for (size_t i = 0; i < n; i++) buf[i] = "0123456789...1a"[rnd() % 15];
+        }
+        char z[32];
+        memcpy(z, buf, n);
+        z[n] = '\0';
+        unsigned char addr[4];
+        int want = inet_pton(AF_INET, z, addr) == 1, got = trpt__ip_ok(buf, n);
+        valid += (size_t)want;
+        if (got != want) {
+            if (agree) diag("ip differs: '%.*s' got %d", (int)n, buf, got);
+            agree = 0;
+        }
+    }
+    ok(agree, "300000 random dotted strings: same answer as inet_pton(AF_INET)");
+    ok(valid > 10000, "the random strings include valid addresses (%zu)", valid);
     return done_testing();
 }
