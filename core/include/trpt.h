@@ -71,7 +71,10 @@ TRPT_API const char *trpt_code_name(int code);
 
 /* Same contract as lua_Alloc: nsize == 0 frees and returns NULL, otherwise
  * behaves as realloc(ptr, nsize). osize is the old size (0 for a new block).
- * Lets the Lua binding route all memory through the interpreter's allocator. */
+ * Lets the Lua binding route all memory through the interpreter's allocator.
+ * One exception: built with libdeflate, a ctx that inflated a .gz member of
+ * 64 KiB or more holds libdeflate's decompressor (11.3 KiB), which that
+ * library allocates with malloc (its API has no per-object allocator). */
 typedef void *(*trpt_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* --------------------------------------------------------------- limits */
@@ -304,7 +307,9 @@ TRPT_API int trpt_parse_report(trpt_ctx *ctx, const void *data, size_t len,
                                const trpt_parse_opts *opts, trpt_report *out, trpt_error *err);
 
 /* Inflates a gzip member (all members, concatenated) under the ctx limits
- * (max_decompressed, max_ratio); the output lives in the ctx. */
+ * (max_decompressed, max_ratio); the output lives in the ctx. zlib does it,
+ * or libdeflate where built in for one member of 64 KiB or more whose
+ * trailer gives its size; both give the same output and errors. */
 TRPT_API int trpt_gunzip(trpt_ctx *ctx, const void *data, size_t len, trpt_str *out, trpt_error *err);
 
 /* --------------------------------- report e-mail (RFC 8460 §5.3) */

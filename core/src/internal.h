@@ -23,7 +23,8 @@ struct trpt_ctx {
     char *cur, *end;             /* bump region of the newest block */
     size_t bytes;                /* bytes held in chunks */
     void *inflater;              /* cached z_stream (gzip.c), NULL until used */
-    void (*inflater_free)(trpt_ctx *);
+    void *deflater;              /* cached libdeflate decompressor (gzip.c), ditto */
+    void (*inflater_free)(trpt_ctx *); /* frees both */
 };
 
 /* Raw allocation through the ctx allocator (not the arena). */

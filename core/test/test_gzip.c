@@ -1,6 +1,8 @@
 /* trpt_gunzip: bombs, ratio, truncation, multi-member, lying trailers,
  * cached inflater reuse, the RFC 1952 header fields and trailer checks
- * (read by gzip.c, not zlib), and crc32.c against zlib's crc32. */
+ * (read by gzip.c, not zlib), the one-call libdeflate path for big members
+ * (and the same answers from a build without it), and crc32.c against
+ * zlib's crc32. */
 #include "tap.h"
 #include "internal.h"
 #include "crc32.h"
@@ -153,6 +155,77 @@ static void test_crc32(void)
     free(b);
 }
 
+/* Big members (>= 64 KiB out) decode in one libdeflate call where the build
+ * has it; every irregular one must still get the zlib path's answer. */
+static void test_whole_member(void)
+{
+    counter cnt = { 0, 0, 0 };
+    trpt_ctx *ctx = trpt_ctx_new(counting_alloc, &cnt, NULL);
+    trpt_str out;
+    trpt_error e;
+    size_t n = 200000, zl, ml;
+    char *text = malloc(n);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < n; i++) { /* JSON-like text that compresses about 4:1 */
+        x = x * 1103515245u + 12345u;
+        text[i] = "{\"abcdefgh0123456789.:, }"[(x >> 16) % 24];
+    }
+    unsigned char *z = gz(text, n, &zl);
+    is_int(trpt_gunzip(ctx, z, zl, &out, &e), TRPT_OK, "200 kB member");
+    ok(out.len == n && memcmp(out.ptr, text, n) == 0 && out.ptr[n] == '\0', "same bytes");
+#ifdef TRPT_HAVE_LIBDEFLATE
+    printf("# built with libdeflate\n");
+    ok(ctx->deflater != NULL && ctx->inflater == NULL, "decoded by libdeflate, zlib not set up");
+#else
+    printf("# built without libdeflate\n");
+    ok(ctx->deflater == NULL && ctx->inflater != NULL, "decoded by zlib");
+#endif
+    z[zl - 8] ^= 1;
+    is_int(trpt_gunzip(ctx, z, zl, &out, &e), TRPT_E_GZIP, "big member, changed CRC-32");
+    ok(strstr(e.message, "incorrect data check") && e.offset == zl - 8, "at the trailer: %s",
+       e.message);
+    z[zl - 8] ^= 1;
+    for (int d = -1; d <= 1; d += 2) {
+        z[zl - 4] = (unsigned char)(z[zl - 4] + d);
+        is_int(trpt_gunzip(ctx, z, zl, &out, &e), TRPT_E_GZIP, "ISIZE %+d", d);
+        ok(strstr(e.message, "incorrect length check") != NULL, "says so: %s", e.message);
+        z[zl - 4] = (unsigned char)(z[zl - 4] - d);
+    }
+    int bad = 0;
+    for (size_t cut = 1; cut <= zl - 10; cut += cut < 64 ? 1 : 997)
+        bad += trpt_gunzip(ctx, z, zl - cut, &out, &e) != TRPT_E_GZIP;
+    ok(bad == 0, "truncated big members fail (%d did not)", bad);
+    bad = 0;
+    for (size_t at = 10; at < zl - 8; at += 1009) {
+        z[at] ^= 0x40;
+        int rc = trpt_gunzip(ctx, z, zl, &out, &e);
+        bad += rc != TRPT_E_GZIP && !(rc == TRPT_OK && out.len == n);
+        z[at] ^= 0x40;
+    }
+    ok(bad == 0, "flipped bits in a big member: TRPT_E_GZIP (%d otherwise)", bad);
+    unsigned char *m = malloc(2 * zl);
+    memcpy(m, z, zl);
+    memcpy(m + zl, z, zl);
+    ml = 2 * zl;
+    is_int(trpt_gunzip(ctx, m, ml, &out, &e), TRPT_OK, "two big members");
+    ok(out.len == 2 * n && memcmp(out.ptr, text, n) == 0 && memcmp(out.ptr + n, text, n) == 0,
+       "both, in order");
+    trpt_limits lim;
+    trpt_limits_default(&lim);
+    lim.max_decompressed = n - 1;
+    trpt_ctx_set_limits(ctx, &lim);
+    is_int(trpt_gunzip(ctx, z, zl, &out, &e), TRPT_E_LIMIT, "big member over max_decompressed");
+    is_int(trpt_gunzip(ctx, z, zl, &out, &e), TRPT_E_LIMIT, "and again (state reset)");
+    trpt_ctx_set_limits(ctx, NULL);
+    is_int(trpt_gunzip(ctx, z, zl, &out, &e), TRPT_OK, "decodes after every error");
+    ok(out.len == n && memcmp(out.ptr, text, n) == 0, "same bytes");
+    trpt_ctx_free(ctx);
+    ok(cnt.cur == 0, "everything freed (%zu bytes left)", cnt.cur);
+    free(m);
+    free(z);
+    free(text);
+}
+
 int main(void)
 {
     (void)tap_slurp;
@@ -294,5 +367,6 @@ int main(void)
     test_header_and_trailer(ctx);
     trpt_ctx_free(ctx);
     test_crc32();
+    test_whole_member();
     return done_testing();
 }

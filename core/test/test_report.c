@@ -558,6 +558,29 @@ static void *peak_fn(void *ud, void *p, size_t osize, size_t nsize)
     return q;
 }
 
+#ifdef TRPT_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+/* libdeflate's decompressor (.gz members of 64 KiB and more) comes from its
+ * process-wide allocator: counted into the parse being measured. */
+static peak_alloc *deflate_pa;
+static void *deflate_malloc(size_t n)
+{
+    size_t *h = malloc(n + 16);
+    if (!h) return NULL;
+    h[0] = n;
+    deflate_pa->cur += n;
+    if (deflate_pa->cur > deflate_pa->peak) deflate_pa->peak = deflate_pa->cur;
+    return (char *)h + 16;
+}
+static void deflate_free(void *p)
+{
+    if (!p) return;
+    size_t *h = (size_t *)(void *)((char *)p - 16);
+    deflate_pa->cur -= h[0];
+    free(h);
+}
+#endif
+
 /* A report of npol policies with nfd failure details each, shaped like the
  * benchmark's (../shared/bench/gen_report.py): addresses, MX names, about
  * 150 bytes of JSON per detail (malloc'd). */
@@ -588,10 +611,14 @@ static char *make_typical(size_t npol, size_t nfd, size_t *len)
 }
 
 /* Peak bytes of one parse in a fresh ctx with a counting allocator (the
- * arena, temporary arrays, inflater and the ctx itself). */
+ * arena, temporary arrays, inflater and the ctx itself; libdeflate's too). */
 static size_t parse_peak(const void *in, size_t n)
 {
     peak_alloc pa = { 0, 0 };
+#ifdef TRPT_HAVE_LIBDEFLATE
+    deflate_pa = &pa;
+    libdeflate_set_memory_allocator(deflate_malloc, deflate_free);
+#endif
     trpt_ctx *ctx = trpt_ctx_new(peak_fn, &pa, NULL);
     trpt_report r;
     trpt_error e;
@@ -603,8 +630,9 @@ static size_t parse_peak(const void *in, size_t n)
 /* The issue's memory target, peak <= 2x the decompressed JSON: met for
  * plain JSON from about 800 bytes up on reports shaped like real ones (the
  * fixed cost, ctx 112 B and the first policy array 256 B, dominates below).
- * gzip input adds the decompressed buffer itself (1x) and zlib's inflate
- * state (7.2 KiB), so .gz meets it only where the views take under ~1x
+ * gzip input adds the decompressed buffer itself (1x) and the inflater's
+ * state (zlib's 7.2 KiB; libdeflate's 11.3 KiB for members of 64 KiB and
+ * more, where it is built in), so .gz meets it only where the views take under ~1x
  * (the benchmark's reports: 0.6-0.8x; these test details, 0.9-1.2x).
  * Bare minimum details (58 bytes of JSON against the 152-byte
  * trpt_failure view) need about 3x, which no arena sizing avoids. The
@@ -622,8 +650,8 @@ static void test_memory(void)
         unsigned char *z = malloc(cap);
         size_t zn = tu_gzip(json, len, z, cap);
         size_t zpeak = parse_peak(z, zn);
-        ok(zpeak <= peak + len + len / 4 + 8192,
-           "gzip: peak %zu <= plain %zu + the %zu-byte buffer (+1/4) + 8 KiB", zpeak, peak, len);
+        ok(zpeak <= peak + len + len / 4 + 12288,
+           "gzip: peak %zu <= plain %zu + the %zu-byte buffer (+1/4) + 12 KiB", zpeak, peak, len);
         free(z);
         free(json);
     }
