@@ -80,17 +80,15 @@ int trpt__domain_ok(const char *s, size_t n, int wildcard)
     return trpt__domain_ok_bytes(s, n);
 }
 
-/* s[i], or 0 past the end: lets the octet reader look two bytes ahead
- * without a branch per byte. */
+/* s[i], or 0 past the end: lets the octet reader look two bytes ahead. */
 static inline unsigned byte_at(const char *s, size_t n, size_t i)
 {
     return i < n ? (unsigned char)s[i] : 0;
 }
 
-/* Dotted quad, one octet per step: its length (1-3 digits) and value come
- * from three look-ahead bytes (a byte-at-a-time digit/dot loop took 31 ns
- * per random address, this 22). */
-static int ipv4_ok(const char *s, size_t n)
+/* Dotted quad, one octet per step (1-3 digits read from three look-ahead
+ * bytes): the definition, used where SSE2 is missing. */
+int trpt__ipv4_ok_bytes(const char *s, size_t n)
 {
     size_t i = 0;
     if (n < 7 || n > 15) return 0;
@@ -105,6 +103,73 @@ static int ipv4_ok(const char *s, size_t n)
     }
     return i == n;
 }
+
+#if defined(__SSE2__)
+static inline uint64_t load64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint32_t load32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* The same check without a branch on the octet lengths (any loop over
+ * octets mispredicts on random addresses: 20 ns per address, this 11). The
+ * 7-15 bytes are loaded with overlapping word loads, never past s[n - 1];
+ * then bit i of each mask describes s[i]. */
+static int ipv4_ok(const char *s, size_t n)
+{
+    if (n - 7 > 8) return 0; /* 7..15 bytes */
+    uint64_t lo, hi = 0;
+    if (n >= 8) {
+        lo = load64(s);
+        hi = (load64(s + n - 8) >> (8 * (15 - n))) >> 8; /* bytes 8..n-1 */
+    } else {
+        lo = load32(s) | (uint64_t)load32(s + 3) << 24;
+    }
+    const __m128i v = _mm_set_epi64x((long long)hi, (long long)lo);
+    const __m128i t = _mm_sub_epi8(v, _mm_set1_epi8('0')); /* digit values 0-9 */
+    const unsigned all = (1u << n) - 1;
+    unsigned dig = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(9)), t));
+    dig &= all;
+    unsigned dot = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+    unsigned zero = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('0')));
+    unsigned start = (1u | dot << 1) & all;        /* first byte of each octet */
+    unsigned start3 = start & dig >> 1 & dig >> 2; /* ... of each 3-digit octet */
+    /* 100 t[i] + 10 t[i+1] + t[i+2] at every i, in 16-bit lanes; only the
+     * starts of 3-digit octets are looked at. */
+    const __m128i z = _mm_setzero_si128(), c100 = _mm_set1_epi16(100),
+                  c10 = _mm_set1_epi16(10), c255 = _mm_set1_epi16(255);
+    const __m128i t1 = _mm_srli_si128(t, 1), t2 = _mm_srli_si128(t, 2);
+    __m128i lo3 = _mm_add_epi16(_mm_mullo_epi16(_mm_unpacklo_epi8(t, z), c100),
+                                _mm_mullo_epi16(_mm_unpacklo_epi8(t1, z), c10));
+    lo3 = _mm_add_epi16(lo3, _mm_unpacklo_epi8(t2, z));
+    __m128i hi3 = _mm_add_epi16(_mm_mullo_epi16(_mm_unpackhi_epi8(t, z), c100),
+                                _mm_mullo_epi16(_mm_unpackhi_epi8(t1, z), c10));
+    hi3 = _mm_add_epi16(hi3, _mm_unpackhi_epi8(t2, z));
+    unsigned big = (unsigned)_mm_movemask_epi8(
+        _mm_packs_epi16(_mm_cmpgt_epi16(lo3, c255), _mm_cmpgt_epi16(hi3, c255)));
+    /* Exactly three dots: clearing the lowest set bit twice leaves some,
+     * three times none (baseline x86-64 has no popcnt instruction). */
+    unsigned rest2 = dot & (dot - 1);
+    rest2 &= rest2 - 1;
+    unsigned rest3 = rest2 & (rest2 - 1);
+    unsigned bad = ((dig | dot) != all) | (rest2 == 0) | (rest3 != 0) |
+                   ((dot & dot >> 1) != 0) | (dot & 1) | (dot >> (n - 1) & 1) | /* empty octet */
+                   ((dig & dig >> 1 & dig >> 2 & dig >> 3) != 0) |              /* 4 digits */
+                   ((zero & start & dig >> 1) != 0) |                           /* leading 0 */
+                   ((big & start3) != 0);                                       /* over 255 */
+    return !bad;
+}
+#else
+#define ipv4_ok trpt__ipv4_ok_bytes
+#endif
 
 /* IPv4 first (the parser runs this twice per failure detail); what fails
  * that and holds a ':' goes to inet_pton as IPv6. */
