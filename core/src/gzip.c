@@ -29,7 +29,7 @@
 #define RATIO_FREE ((size_t)1 << 20) /* max_ratio is checked past 1 MiB */
 
 /* Outputs below this size stay with zlib: libdeflate's decompressor takes
- * 11.5 KiB (zlib's inflate state 7 KiB) and gains little on a small report.
+ * 11.3 KiB (zlib's inflate state 7 KiB) and gains little on a small report.
  * The fuzz build lowers it to 0 so that every input tries both paths. */
 #ifndef TRPT_WHOLE_INFLATE_MIN
 #define TRPT_WHOLE_INFLATE_MIN ((size_t)64 << 10)

@@ -475,6 +475,37 @@ static int expand_json_array(rp *r, trpt_str s)
     return 1;
 }
 
+/* One policy-string / mx-host entry s, pushed to r->strs after its checks:
+ * a policy-string holding a JSON-encoded array gives its strings instead,
+ * an mx-host entry loses a policy file's "mx:" prefix (each warned). */
+static int list_entry(rp *r, int kind, trpt_str s)
+{
+    int rc;
+    size_t mark = r->strs.len;
+    if (kind == LIST_POLICY_STRING && s.len && s.ptr[0] == '[' && expand_json_array(r, s)) {
+        if ((rc = warn(r, "policy-string-json-array", TRPT_RFC_POLICY, NULL,
+                       "element holds a JSON-encoded array; its strings are used")))
+            return rc;
+        for (size_t i = mark; i < r->strs.len; i++)
+            if ((rc = list_entry_check(r, kind, ((trpt_str *)r->strs.data)[i]))) return rc;
+        return TRPT_OK;
+    }
+    if ((rc = list_entry_check(r, kind, s))) return rc;
+    if (kind == LIST_MX_HOST && s.len > 3 && memcmp(s.ptr, "mx:", 3) == 0) {
+        if ((rc = warn(r, "mx-host-prefix", TRPT_RFC_POLICY, NULL,
+                       "mx-host entry keeps the policy file's \"mx:\" prefix")))
+            return rc;
+        s.ptr += 3;
+        s.len -= 3;
+        while (s.len && (*s.ptr == ' ' || *s.ptr == '\t')) s.ptr++, s.len--;
+    }
+    if (kind == LIST_MX_HOST && (rc = check_domain(r, s, 1))) return rc;
+    trpt_str *slot = trpt__vec_push(J->ctx, &r->strs);
+    if (!slot) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
+    *slot = s;
+    return TRPT_OK;
+}
+
 /* policy-string / mx-host: an array of strings. A lone string is taken as
  * a one-element list (warned); null as absent (warned). */
 static int string_list(rp *r, int kind, const trpt_str **out, size_t *n, unsigned *has,
@@ -488,11 +519,7 @@ static int string_list(rp *r, int kind, const trpt_str **out, size_t *n, unsigne
         if ((rc = warn(r, "expected-array", TRPT_RFC_POLICY, NULL,
                        "a string where an array of strings is required")))
             return rc;
-        if ((rc = list_entry_check(r, kind, s))) return rc;
-        if (kind == LIST_MX_HOST && (rc = check_domain(r, s, 1))) return rc;
-        trpt_str *slot = trpt__vec_push(J->ctx, &r->strs);
-        if (!slot) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
-        *slot = s;
+        if ((rc = list_entry(r, kind, s))) return rc;
     } else if (take_null(r)) {
         return warn(r, "field-null", TRPT_RFC_POLICY, NULL, "null where an array is required");
     } else if (J->p < J->end && *J->p == '[') {
@@ -505,30 +532,7 @@ static int string_list(rp *r, int kind, const trpt_str **out, size_t *n, unsigne
             if (J->p >= J->end || *J->p != '"') return type_error(r, "a string", TRPT_RFC_POLICY);
             trpt_str s;
             if ((rc = trpt__json_string(J, &s))) return rc;
-            size_t mark = r->strs.len;
-            if (kind == LIST_POLICY_STRING && s.len && s.ptr[0] == '[' &&
-                expand_json_array(r, s)) {
-                if ((rc = warn(r, "policy-string-json-array", TRPT_RFC_POLICY, NULL,
-                               "element holds a JSON-encoded array; its strings are used")))
-                    return rc;
-                for (size_t i = mark; i < r->strs.len; i++)
-                    if ((rc = list_entry_check(r, kind, ((trpt_str *)r->strs.data)[i])))
-                        return rc;
-            } else {
-                if ((rc = list_entry_check(r, kind, s))) return rc;
-                if (kind == LIST_MX_HOST && s.len > 3 && memcmp(s.ptr, "mx:", 3) == 0) {
-                    if ((rc = warn(r, "mx-host-prefix", TRPT_RFC_POLICY, NULL,
-                                   "mx-host entry keeps the policy file's \"mx:\" prefix")))
-                        return rc;
-                    s.ptr += 3;
-                    s.len -= 3;
-                    while (s.len && (*s.ptr == ' ' || *s.ptr == '\t')) s.ptr++, s.len--;
-                }
-                if (kind == LIST_MX_HOST && (rc = check_domain(r, s, 1))) return rc;
-                trpt_str *slot = trpt__vec_push(J->ctx, &r->strs);
-                if (!slot) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
-                *slot = s;
-            }
+            if ((rc = list_entry(r, kind, s))) return rc;
             st = array_next(r, &rc) ? 0 : 1;
             if (rc) return rc;
         }
