@@ -23,6 +23,8 @@ LIBFLAG ?= -shared
 ROCK_VERSION := $(shell sed -n 's/^\#define TRPT_VERSION "\(.*\)"/\1/p' core/include/trpt.h)
 ROCK_MOD = $(BUILD)/luarocks/$(notdir $(LUA_INCDIR))/tlsrpt/core.so
 
+# libdeflate is optional and found by the top Makefile's pkg-config check
+# (LIBDEFLATE=0 to build without), so the rockspecs do not name it.
 # Include/library dirs LuaRocks resolved for JANSSON, ZLIB and LDNS (the
 # system ones add nothing and would only reorder the search path).
 ROCK_SYSDIRS := /usr/include /usr/lib /usr/lib64 /usr/local/include /usr/local/lib

@@ -22,6 +22,7 @@ binding for Lua 5.1-5.4 and LuaJIT (rspamd), plus the `tlsrpt` command.
 dependencies = {
    "lua >= 5.1, < 5.5",
 }
+-- libdeflate (optional) is used where pkg-config finds it: see rockspec/rock.mk.
 external_dependencies = {
    JANSSON = { header = "jansson.h" },
    ZLIB = { header = "zlib.h" },
