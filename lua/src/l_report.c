@@ -8,6 +8,7 @@
 #include "binding.h"
 #include "json.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* Registry anchors (their addresses are the keys; never written). */
@@ -328,7 +329,7 @@ static void push_failure(lua_State *L, vcache *c, int kt, const trpt_failure *f)
     set_extra(L, kt, t, f->extra, f->nextra);
 }
 
-static void push_policy(lua_State *L, vcache *c, int kt, const trpt_policy_result *p)
+static void push_policy(lua_State *L, vcache *c, int kt, const trpt_policy_result *p, int ffi)
 {
     lua_createtable(L, 0, 4);
     int t = lua_gettop(L);
@@ -355,6 +356,7 @@ static void push_policy(lua_State *L, vcache *c, int kt, const trpt_policy_resul
 
     lua_createtable(L, p->nfailures > INT32_MAX ? 0 : (int)p->nfailures, 0);
     for (size_t i = 0; i < p->nfailures; i++) {
+        if (ffi && !p->failures[i].nextra) continue; /* ffi_report.lua builds it */
         push_failure(L, c, kt, &p->failures[i]);
         lua_rawseti(L, -2, (int)(i + 1));
     }
@@ -362,7 +364,9 @@ static void push_policy(lua_State *L, vcache *c, int kt, const trpt_policy_resul
     set_extra(L, kt, t, p->extra, p->nextra);
 }
 
-void tl_push_report(lua_State *L, const trpt_report *r)
+/* The report table; with ffi set, failure details without unknown members
+ * are left out (nil), for the detail builder of lua/tlsrpt/ffi_report.lua. */
+static void push_report_table(lua_State *L, const trpt_report *r, int ffi)
 {
     luaL_checkstack(L, 16, "report");
     int top = lua_gettop(L);
@@ -389,7 +393,7 @@ void tl_push_report(lua_State *L, const trpt_report *r)
 
     lua_createtable(L, r->npolicies > INT32_MAX ? 0 : (int)r->npolicies, 0);
     for (size_t i = 0; i < r->npolicies; i++) {
-        push_policy(L, &vc, kt, &r->policies[i]);
+        push_policy(L, &vc, kt, &r->policies[i], ffi);
         lua_rawseti(L, -2, (int)(i + 1));
     }
     SETK(kt, t, K_POLICIES);
@@ -417,6 +421,66 @@ void tl_push_report(lua_State *L, const trpt_report *r)
     /* Keep the result, drop the key table and the cache slots below it. */
     lua_replace(L, top + 1);
     lua_settop(L, top + 1);
+}
+
+void tl_push_report(lua_State *L, const trpt_report *r)
+{
+    push_report_table(L, r, 0);
+}
+
+/* ------------------------------------------------- LuaJIT FFI builder */
+
+/* LuaJIT builds failure-detail tables faster in compiled Lua, one table
+ * constructor each (lua/tlsrpt/ffi_report.lua), than through the C API
+ * (1.2-1.4x on big reports, bench/README.md). That file registers its
+ * builder here; parse_report then leaves those details out of the table
+ * and calls builder(report, views) with a pointer to the C views, valid
+ * during the call (the input and the ctx are held by parse_report). */
+static const char builder_anchor = 0; /* registry: { fn, min_details } */
+
+/* Below this many failure details the C builder does the whole table: the
+ * round trip cost more than it saved on the bench's small report. */
+#define TL_FFI_DETAILS 64
+
+/* _set_detail_builder(fn[, min_details]) | _set_detail_builder(nil) */
+static int l_set_detail_builder(lua_State *L)
+{
+    if (!lua_isnil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_Integer min = luaL_optinteger(L, 2, TL_FFI_DETAILS);
+    lua_pushlightuserdata(L, (void *)&builder_anchor);
+    if (lua_isnil(L, 1)) {
+        lua_pushnil(L);
+    } else {
+        lua_createtable(L, 2, 0);
+        lua_pushvalue(L, 1);
+        lua_rawseti(L, -2, 1);
+        lua_pushnumber(L, (lua_Number)(min < 0 ? 0 : min));
+        lua_rawseti(L, -2, 2);
+    }
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+/* Pushes the registered builder and returns 1 if r has enough details for
+ * it; pushes nothing and returns 0 otherwise. */
+static int push_detail_builder(lua_State *L, const trpt_report *r)
+{
+    lua_pushlightuserdata(L, (void *)&builder_anchor);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    lua_rawgeti(L, -1, 2);
+    lua_Number min = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    if ((lua_Number)count_details(r) < min || !count_details(r)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    lua_rawgeti(L, -1, 1);
+    lua_remove(L, -2);
+    return 1;
 }
 
 /* ------------------------------------------------------------ functions */
@@ -471,7 +535,7 @@ static void release_ctx(lua_State *L, trpt_ctx *ctx, int shared)
  * no LUA_GCISRUNNING to tell whether the host had stopped the collector. */
 static int push_report_protected(lua_State *L)
 {
-    tl_push_report(L, lua_touserdata(L, 1));
+    push_report_table(L, lua_touserdata(L, 1), lua_toboolean(L, 2));
     return 1;
 }
 
@@ -482,14 +546,15 @@ static int push_report_protected(lua_State *L)
 #define TL_PROTECT_DETAILS 256
 
 /* Pushes the report table; 0, or an error status with the message on top. */
-static int push_report(lua_State *L, const trpt_report *r)
+static int push_report(lua_State *L, const trpt_report *r, int ffi)
 {
     if (count_details(r) > TL_PROTECT_DETAILS) {
         lua_pushcfunction(L, push_report_protected);
         lua_pushlightuserdata(L, (void *)r);
-        return lua_pcall(L, 1, 1, 0);
+        lua_pushboolean(L, ffi);
+        return lua_pcall(L, 2, 1, 0);
     }
-    tl_push_report(L, r);
+    push_report_table(L, r, ffi);
     return 0;
 }
 
@@ -509,9 +574,21 @@ static int l_parse_report(lua_State *L)
     int nret = 1;
     if (rc) {
         nret = tl_fail(L, &e);
-    } else if (push_report(L, &r)) {
-        release_ctx(L, ctx, shared);
-        return lua_error(L); /* out of memory while building the table */
+    } else {
+        int builder = push_detail_builder(L, &r); /* the function, below the table */
+        if (push_report(L, &r, builder)) {
+            release_ctx(L, ctx, shared);
+            return lua_error(L); /* out of memory while building the table */
+        }
+        if (builder) {
+            lua_pushvalue(L, -1);
+            lua_insert(L, -3); /* report, builder, report */
+            lua_pushlightuserdata(L, &r);
+            if (lua_pcall(L, 2, 0, 0)) {
+                release_ctx(L, ctx, shared);
+                return lua_error(L);
+            }
+        }
     }
     release_ctx(L, ctx, shared);
     return nret;
@@ -540,6 +617,48 @@ static int l_gunzip(lua_State *L)
     return nret;
 }
 
+/* Sizes and offsets of what ffi_report.lua reads, checked against its
+ * ffi.cdef before it is used (a mismatch keeps the C builder). */
+static void push_views_layout(lua_State *L)
+{
+#define LAYOUT(name, v) (lua_pushinteger(L, (lua_Integer)(v)), lua_setfield(L, -2, name))
+    lua_createtable(L, 0, 20);
+    LAYOUT("trpt_str", sizeof(trpt_str));
+    LAYOUT("trpt_str.len", offsetof(trpt_str, len));
+    LAYOUT("trpt_report", sizeof(trpt_report));
+    LAYOUT("trpt_report.policies", offsetof(trpt_report, policies));
+    LAYOUT("trpt_report.npolicies", offsetof(trpt_report, npolicies));
+    LAYOUT("trpt_policy_result", sizeof(trpt_policy_result));
+    LAYOUT("trpt_policy_result.failures", offsetof(trpt_policy_result, failures));
+    LAYOUT("trpt_policy_result.nfailures", offsetof(trpt_policy_result, nfailures));
+    LAYOUT("trpt_failure", sizeof(trpt_failure));
+    LAYOUT("trpt_failure.result_type", offsetof(trpt_failure, result_type));
+    LAYOUT("trpt_failure.sending_mta_ip", offsetof(trpt_failure, sending_mta_ip));
+    LAYOUT("trpt_failure.receiving_mx_hostname", offsetof(trpt_failure, receiving_mx_hostname));
+    LAYOUT("trpt_failure.receiving_mx_helo", offsetof(trpt_failure, receiving_mx_helo));
+    LAYOUT("trpt_failure.receiving_ip", offsetof(trpt_failure, receiving_ip));
+    LAYOUT("trpt_failure.additional_information", offsetof(trpt_failure, additional_information));
+    LAYOUT("trpt_failure.failure_reason_code", offsetof(trpt_failure, failure_reason_code));
+    LAYOUT("trpt_failure.failed_session_count", offsetof(trpt_failure, failed_session_count));
+    LAYOUT("trpt_failure.has", offsetof(trpt_failure, has));
+    LAYOUT("trpt_failure.nextra", offsetof(trpt_failure, nextra));
+    LAYOUT("TRPT_HAS_SENDING_MTA_IP", TRPT_HAS_SENDING_MTA_IP);
+    LAYOUT("TRPT_HAS_RECEIVING_MX_HOSTNAME", TRPT_HAS_RECEIVING_MX_HOSTNAME);
+    LAYOUT("TRPT_HAS_RECEIVING_MX_HELO", TRPT_HAS_RECEIVING_MX_HELO);
+    LAYOUT("TRPT_HAS_RECEIVING_IP", TRPT_HAS_RECEIVING_IP);
+    LAYOUT("TRPT_HAS_ADDITIONAL_INFORMATION", TRPT_HAS_ADDITIONAL_INFORMATION);
+    LAYOUT("TRPT_HAS_FAILURE_REASON_CODE", TRPT_HAS_FAILURE_REASON_CODE);
+#undef LAYOUT
+}
+
+static void open_builder(lua_State *L)
+{
+    lua_pushcfunction(L, l_set_detail_builder);
+    lua_setfield(L, -2, "_set_detail_builder");
+    push_views_layout(L);
+    lua_setfield(L, -2, "_report_views_layout");
+}
+
 void tl_open_report(lua_State *L)
 {
     push_keys(L);
@@ -556,4 +675,5 @@ void tl_open_report(lua_State *L)
     }
     lua_pushlightuserdata(L, TL_NULL_UD);
     lua_setfield(L, -2, "null");
+    open_builder(L);
 }

@@ -4,7 +4,13 @@
 local core = require "tlsrpt.core"
 
 local M = {}
-for k, v in pairs(core) do M[k] = v end
+for k, v in pairs(core) do
+  if k:sub(1, 1) ~= "_" then M[k] = v end -- "_" names are for tlsrpt.ffi_report
+end
+-- LuaJIT: parse_report builds big reports' failure-detail tables in
+-- compiled code over the FFI.
+local ffi_report = require "tlsrpt.ffi_report"
+if ffi_report then ffi_report.use() end
 
 -- Pure-Lua submodules, loaded when first touched: tlsrpt.collection -> M.collection.
 local lazy = {
