@@ -1,8 +1,8 @@
 /* benchtables: the result tables of tlsrpt.parse_report without the
  * parsing, for bench/bench.lua's "tables" mode. prepare() parses a report
  * once with the C core; build() then runs only the binding's table
- * building (tl_push_report, the code parse_report runs after parsing) on
- * those views. Its speed bounds what parse_report can reach under a given
+ * building (tl_push_report_parsed, the code parse_report runs after
+ * parsing, FFI detail builder included under LuaJIT) on those views. Its speed bounds what parse_report can reach under a given
  * Lua with any parser: Lua's string interning, table inserts, allocator
  * and collector. Built by bench/bench.mk only, with the binding's sources. */
 #include "binding.h"
@@ -49,7 +49,7 @@ static int build(lua_State *L)
 {
     prepared *p = lua_touserdata(L, 1);
     luaL_argcheck(L, p && p->ctx, 1, "handle expected");
-    tl_push_report(L, &p->r);
+    tl_push_report_parsed(L, &p->r);
     return 1;
 }
 

@@ -72,6 +72,11 @@ static inline void tl_setint(lua_State *L, const char *key, int64_t v)
  * with l_email.c so both return the same shape). */
 TL_HIDDEN void tl_push_report(lua_State *L, const trpt_report *r);
 
+/* The same table as parse_report builds it: under LuaJIT, big reports'
+ * failure details come from the registered FFI builder (l_report.c).
+ * Raises on errors (bench/tables.c). */
+TL_HIDDEN void tl_push_report_parsed(lua_State *L, const trpt_report *r);
+
 /* Each source file registers its functions into the module table at the top. */
 TL_HIDDEN void tl_open_records(lua_State *L);
 TL_HIDDEN void tl_open_report(lua_State *L);

@@ -483,6 +483,18 @@ static int push_detail_builder(lua_State *L, const trpt_report *r)
     return 1;
 }
 
+void tl_push_report_parsed(lua_State *L, const trpt_report *r)
+{
+    int builder = push_detail_builder(L, r);
+    push_report_table(L, r, builder);
+    if (builder) {
+        lua_pushvalue(L, -1);
+        lua_insert(L, -3); /* report, builder, report */
+        lua_pushlightuserdata(L, (void *)r);
+        lua_call(L, 2, 0);
+    }
+}
+
 /* ------------------------------------------------------------ functions */
 
 /* The closure's ctx keeps its largest arena block between calls (the block
