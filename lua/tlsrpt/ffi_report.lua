@@ -59,7 +59,7 @@ for name, v in pairs(core._report_views_layout) do
   end
 end
 
-local band, tonumber, fstring = bit.band, tonumber, ffi.string
+local band, tonumber, fstring = require("bit").band, tonumber, ffi.string
 local H_SENDING, H_MX, H_HELO = HAS.TRPT_HAS_SENDING_MTA_IP, HAS.TRPT_HAS_RECEIVING_MX_HOSTNAME,
                                 HAS.TRPT_HAS_RECEIVING_MX_HELO
 local H_RECEIVING, H_INFO, H_CODE = HAS.TRPT_HAS_RECEIVING_IP, HAS.TRPT_HAS_ADDITIONAL_INFORMATION,
