@@ -82,6 +82,14 @@ describe("tlsrpt.ffi_report", function()
     assert.are.equal(1, calls)
   end)
 
+  it("loads again after package.loaded was cleared (its cdef is kept)", function()
+    package.loaded["tlsrpt.ffi_report"] = nil
+    local again = require "tlsrpt.ffi_report"
+    package.loaded["tlsrpt.ffi_report"] = fr
+    assert.is_table(again)
+    fr.use()
+  end)
+
   it("builds what the C builder builds on every report.txt vector", function()
     local n = 0
     for _, v in ipairs(vectors.load("report.txt")) do

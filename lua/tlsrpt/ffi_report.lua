@@ -16,8 +16,10 @@ local ok, ffi = pcall(require, "ffi")
 if not ok then return false end
 
 -- core/include/trpt.h; only the members read here are checked, but every
--- member before them shapes their offsets.
-local cdef_ok = pcall(ffi.cdef, [[
+-- member before them shapes their offsets. Declared once per Lua state (a
+-- second load of this file, after package.loaded was cleared, finds them;
+-- the layout check below still applies).
+local CDEF = [[
 typedef struct tlsrpt_ffi_str { const char *ptr; size_t len; } tlsrpt_ffi_str;
 typedef struct tlsrpt_ffi_failure {
   tlsrpt_ffi_str result_type; int result; tlsrpt_ffi_str sending_mta_ip;
@@ -40,8 +42,8 @@ typedef struct tlsrpt_ffi_report {
   size_t npolicies; unsigned has; const void *extra; size_t nextra; const void *warnings;
   size_t nwarnings; size_t nwarnings_dropped;
 } tlsrpt_ffi_report;
-]])
-if not cdef_ok then return false end
+]]
+if not pcall(ffi.typeof, "tlsrpt_ffi_report") and not pcall(ffi.cdef, CDEF) then return false end
 
 local C_NAMES = { -- C name in _report_views_layout -> ffi type here
   trpt_str = "tlsrpt_ffi_str", trpt_report = "tlsrpt_ffi_report",
