@@ -49,7 +49,7 @@ static int build(lua_State *L)
 {
     prepared *p = lua_touserdata(L, 1);
     luaL_argcheck(L, p && p->ctx, 1, "handle expected");
-    tl_push_report_parsed(L, &p->r);
+    if (tl_push_report_parsed(L, &p->r)) return lua_error(L);
     return 1;
 }
 

@@ -73,9 +73,10 @@ static inline void tl_setint(lua_State *L, const char *key, int64_t v)
 TL_HIDDEN void tl_push_report(lua_State *L, const trpt_report *r);
 
 /* The same table as parse_report builds it: under LuaJIT, big reports'
- * failure details come from the registered FFI builder (l_report.c).
- * Raises on errors (bench/tables.c). */
-TL_HIDDEN void tl_push_report_parsed(lua_State *L, const trpt_report *r);
+ * failure details come from the registered FFI builder (l_report.c), and
+ * big tables are built in a protected call. 0, or an error status with the
+ * message on top (parse_report, bench/tables.c). */
+TL_HIDDEN int tl_push_report_parsed(lua_State *L, const trpt_report *r);
 
 /* Each source file registers its functions into the module table at the top. */
 TL_HIDDEN void tl_open_records(lua_State *L);

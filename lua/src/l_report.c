@@ -474,25 +474,14 @@ static int push_detail_builder(lua_State *L, const trpt_report *r)
     lua_rawgeti(L, -1, 2);
     lua_Number min = lua_tonumber(L, -1);
     lua_pop(L, 1);
-    if ((lua_Number)count_details(r) < min || !count_details(r)) {
+    size_t n = count_details(r);
+    if (!n || (lua_Number)n < min) {
         lua_pop(L, 1);
         return 0;
     }
     lua_rawgeti(L, -1, 1);
     lua_remove(L, -2);
     return 1;
-}
-
-void tl_push_report_parsed(lua_State *L, const trpt_report *r)
-{
-    int builder = push_detail_builder(L, r);
-    push_report_table(L, r, builder);
-    if (builder) {
-        lua_pushvalue(L, -1);
-        lua_insert(L, -3); /* report, builder, report */
-        lua_pushlightuserdata(L, (void *)r);
-        lua_call(L, 2, 0);
-    }
 }
 
 /* ------------------------------------------------------------ functions */
@@ -570,6 +559,17 @@ static int push_report(lua_State *L, const trpt_report *r, int ffi)
     return 0;
 }
 
+int tl_push_report_parsed(lua_State *L, const trpt_report *r)
+{
+    int builder = push_detail_builder(L, r); /* the function, below the table */
+    int rc = push_report(L, r, builder);
+    if (rc || !builder) return rc;
+    lua_pushvalue(L, -1);
+    lua_insert(L, -3); /* report, builder, report */
+    lua_pushlightuserdata(L, (void *)r);
+    return lua_pcall(L, 2, 0, 0);
+}
+
 /* tlsrpt.parse_report(bytes[, opts]) -> report | nil, message, code, info */
 static int l_parse_report(lua_State *L)
 {
@@ -586,21 +586,9 @@ static int l_parse_report(lua_State *L)
     int nret = 1;
     if (rc) {
         nret = tl_fail(L, &e);
-    } else {
-        int builder = push_detail_builder(L, &r); /* the function, below the table */
-        if (push_report(L, &r, builder)) {
-            release_ctx(L, ctx, shared);
-            return lua_error(L); /* out of memory while building the table */
-        }
-        if (builder) {
-            lua_pushvalue(L, -1);
-            lua_insert(L, -3); /* report, builder, report */
-            lua_pushlightuserdata(L, &r);
-            if (lua_pcall(L, 2, 0, 0)) {
-                release_ctx(L, ctx, shared);
-                return lua_error(L);
-            }
-        }
+    } else if (tl_push_report_parsed(L, &r)) {
+        release_ctx(L, ctx, shared);
+        return lua_error(L); /* out of memory, or the detail builder raised */
     }
     release_ctx(L, ctx, shared);
     return nret;
