@@ -10,31 +10,18 @@ local files = require "spec.helpers.files"
 local fr = require "tlsrpt.ffi_report"
 local luajit = type(jit) == "table"
 
-local function opts_of(v)
-  local o = {}
-  for k, val in pairs(v.assert) do
-    if k:match("^max_") then o[k] = tonumber(val) end
-  end
-  if v.assert.strict == "1" then o.strict = true end
-  return o
-end
-
--- parse_report with the C builder only, and with fill for every report.
-local function c_only(bytes, opts)
-  fr.use(false)
+-- parse_report after fr.use(setting), then the default again: false, the C
+-- builder only; 0, fill for every report.
+local function parse_with(setting, bytes, opts)
+  fr.use(setting)
   local out = { pcall(core.parse_report, bytes, opts) }
   fr.use()
   assert(out[1], out[2])
   return unpack(out, 2, 4)
 end
 
-local function ffi_all(bytes, opts)
-  fr.use(0)
-  local out = { pcall(core.parse_report, bytes, opts) }
-  fr.use()
-  assert(out[1], out[2])
-  return unpack(out, 2, 4)
-end
+local function c_only(bytes, opts) return parse_with(false, bytes, opts) end
+local function ffi_all(bytes, opts) return parse_with(0, bytes, opts) end
 
 -- Both builders on the same input: equal tables, or equal failures.
 local function same(bytes, opts)
@@ -93,7 +80,7 @@ describe("tlsrpt.ffi_report", function()
   it("builds what the C builder builds on every report.txt vector", function()
     local n = 0
     for _, v in ipairs(vectors.load("report.txt")) do
-      same(v.input[1], opts_of(v))
+      same(v.input[1], vectors.report_opts(v))
       n = n + 1
     end
     assert.is_true(n > 100)

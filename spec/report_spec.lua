@@ -35,19 +35,10 @@ local function codes(r, field)
   return table.concat(t, ",")
 end
 
-local function opts_of(v)
-  local o = {}
-  for k, val in pairs(v.assert) do
-    if k:match("^max_") then o[k] = tonumber(val) end
-  end
-  if v.assert.strict == "1" then o.strict = true end
-  return o
-end
-
 describe("parse_report vectors (spec/vectors/report.txt)", function()
   for _, v in ipairs(vectors.load("report.txt")) do
     it("line " .. v.line, function()
-      local r, msg, code, info = tlsrpt.parse_report(v.input[1], opts_of(v))
+      local r, msg, code, info = tlsrpt.parse_report(v.input[1], vectors.report_opts(v))
       if v.ok then
         assert.is_table(r, msg)
         for k, want in pairs(v.assert) do
@@ -77,7 +68,7 @@ describe("JSON syntax vectors (spec/vectors/json.txt) as an unknown member", fun
   for _, v in ipairs(vectors.load("json.txt")) do
     if v.assert.lua ~= "skip" then
       it("line " .. v.line, function()
-        local o = opts_of(v)
+        local o = vectors.report_opts(v)
         if o.max_depth then o.max_depth = o.max_depth + 1 end -- the report object
         local r, msg, code = tlsrpt.parse_report(head .. v.input[1] .. "}", o)
         if v.ok then

@@ -127,6 +127,17 @@ function M.limits(v)
   return opts
 end
 
+-- parse_report options of a report.txt vector: its "max_*=<n>" limits and
+-- "strict=1".
+function M.report_opts(v)
+  local o = {}
+  for k, val in pairs(v.assert) do
+    if k:match("^max_") then o[k] = tonumber(val) end
+  end
+  if v.assert.strict == "1" then o.strict = true end
+  return o
+end
+
 -- An error assertion ("path", "offset") looked up in a result's info table.
 function M.error_field(info, key)
   if key == "path" then return info.path end
