@@ -20,7 +20,7 @@ int trpt__base64_decode(trpt_ctx *ctx, const char *p, size_t len, trpt_str *out,
 {
     /* 4 characters give at most 3 bytes; whitespace only lowers that. */
     char *o = trpt_ctx_alloc(ctx, len / 4 * 3 + 3);
-    if (!o) return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    if (!o) return trpt__nomem(err);
     size_t n = 0;
     unsigned acc = 0;
     int have = 0;      /* sextets in the current quantum */

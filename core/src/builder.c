@@ -358,7 +358,7 @@ static int set_meta(trpt_builder *b, trpt_str org, trpt_str contact, trpt_str ri
     if ((rc = reserve(b, org.len + contact.len + rid.len, err))) return rc;
     trpt_str o, c = { NULL, 0 }, r = { NULL, 0 };
     if (store(b, org, &o) || (contact.ptr && store(b, contact, &c)) || (rid.ptr && store(b, rid, &r)))
-        return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+        return trpt__nomem(err);
     b->org = o;
     b->contact = c;
     b->report_id = r;
@@ -494,9 +494,9 @@ static int put_policy(trpt_builder *b, const policy_in *in, size_t *index, trpt_
     if (grow_ptab(b) || store(b, in->domain, &np.domain) ||
         copy_strs(b, in->strings, in->nstrings, &np.strings) ||
         copy_strs(b, in->mx, in->nmx, &np.mx))
-        return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+        return trpt__nomem(err);
     bld_policy *slot = trpt__vec_push(b->arena, &b->policies);
-    if (!slot) return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    if (!slot) return trpt__nomem(err);
     *slot = np;
     size_t j = h & (b->pcap - 1);
     while (b->ptab[j]) j = (j + 1) & (b->pcap - 1);
@@ -536,7 +536,7 @@ int trpt_builder_add_policy(trpt_builder *b, const char *policy_type, const char
     trpt_str *mx = strs_from(b, mx_hosts, nmx_hosts);
     int rc;
     if ((npolicy_strings && !ps) || (nmx_hosts && !mx)) {
-        rc = trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+        rc = trpt__nomem(err);
     } else {
         policy_in in;
         rc = check_policy(b, cstr(policy_type), 0, cstr(policy_domain), ps, npolicy_strings, mx,
@@ -680,11 +680,11 @@ static int put_failure(trpt_builder *b, size_t policy, const failure_in *in, con
     nr.hash = h;
     for (int i = 0; i < BLD_NOPT; i++)
         if ((in->has & (1u << i)) && store(b, in->opt[i], &nr.opt[i]))
-            return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+            return trpt__nomem(err);
     if (grow_rtab(b))
-        return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+        return trpt__nomem(err);
     bld_row *slot = trpt__vec_push(b->arena, &p->rows);
-    if (!slot) return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    if (!slot) return trpt__nomem(err);
     *slot = nr;
     size_t j = h & (b->rcap - 1);
     while (b->rtab[j].row != SIZE_MAX) j = (j + 1) & (b->rcap - 1);

@@ -139,7 +139,7 @@ trpt_resolver *trpt_resolver_new(const trpt_resolver_opts *o, trpt_error *err)
     }
     trpt_resolver *r = calloc(1, sizeof *r);
     if (!r) {
-        trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+        trpt__nomem(err);
         return NULL;
     }
     r->port = o->port ? o->port : 53;
@@ -209,7 +209,7 @@ static int build_query(query *q, trpt_error *err)
     ldns_pkt *pkt = name ? ldns_pkt_query_new(name, q->qtype, LDNS_RR_CLASS_IN, LDNS_RD) : NULL;
     if (!pkt) {
         if (name) ldns_rdf_deep_free(name);
-        return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+        return trpt__nomem(err);
     }
     ldns_pkt_set_random_id(pkt);
     ldns_pkt_set_ad(pkt, true);
@@ -223,7 +223,7 @@ static int build_query(query *q, trpt_error *err)
         return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL,
                           "cannot build the query: %s", ldns_get_errorstr_by_id(st));
     q->buf = malloc(MSG_MAX);
-    if (!q->buf) return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    if (!q->buf) return trpt__nomem(err);
     return TRPT_OK;
 }
 
@@ -437,11 +437,6 @@ static const ldns_rdf *answer_owner(const query *q, const ldns_rr_list *an)
     return cur;
 }
 
-static int nomem(trpt_error *err)
-{
-    return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
-}
-
 static int too_long(const query *q, trpt_error *err, size_t len, size_t max)
 {
     return trpt__fail(err, TRPT_E_LIMIT, TRPT_NO_OFFSET, NULL, "max_string",
@@ -462,7 +457,7 @@ static int take_txt(trpt_ctx *ctx, const query *q, const ldns_rr *const *rrs, si
         }
         if (len > max) return too_long(q, err, len, max);
         char *s = trpt_ctx_alloc(ctx, len + 1), *w = s;
-        if (!s) return nomem(err);
+        if (!s) return trpt__nomem(err);
         for (size_t j = 0; j < ldns_rr_rd_count(rrs[k]); j++) {
             const ldns_rdf *f = ldns_rr_rdf(rrs[k], j);
             size_t fl = ldns_rdf_size(f);
@@ -491,7 +486,7 @@ static int take_mx(trpt_ctx *ctx, const ldns_rr *const *rrs, size_t n, trpt_str 
                    unsigned *pref, size_t *kept, trpt_error *err)
 {
     mx_item *items = trpt_ctx_alloc(ctx, n * sizeof *items);
-    if (!items) return nomem(err);
+    if (!items) return trpt__nomem(err);
     size_t m = 0;
     for (size_t k = 0; k < n; k++) {
         const ldns_rr *rr = rrs[k];
@@ -501,12 +496,12 @@ static int take_mx(trpt_ctx *ctx, const ldns_rr *const *rrs, size_t n, trpt_str 
     qsort(items, m, sizeof *items, mx_cmp);
     for (size_t k = 0; k < m; k++) {
         char *s = ldns_rdf2str(ldns_rr_rdf(items[k].rr, 1));
-        if (!s) return nomem(err);
+        if (!s) return trpt__nomem(err);
         size_t len = strlen(s);
         if (len > 1 && s[len - 1] == '.') len--;
         char *c = trpt__strdup(ctx, s, len);
         free(s);
-        if (!c) return nomem(err);
+        if (!c) return trpt__nomem(err);
         host[k] = (trpt_str){ c, len };
         pref[k] = items[k].pref;
     }
@@ -527,7 +522,7 @@ static int take_tlsa(trpt_ctx *ctx, const query *q, const ldns_rr *const *rrs, s
             return trpt__fail(err, TRPT_E_DNS, TRPT_NO_OFFSET, NULL, NULL,
                               "malformed TLSA record of %s: %zu bytes of rdata", q->shown, len);
         uint8_t *raw = trpt_ctx_alloc(ctx, len), *p = raw;
-        if (!raw) return nomem(err);
+        if (!raw) return trpt__nomem(err);
         for (size_t j = 0; j < ldns_rr_rd_count(rrs[k]); j++) {
             const ldns_rdf *f = ldns_rr_rdf(rrs[k], j);
             memcpy(p, ldns_rdf_data(f), ldns_rdf_size(f));
@@ -538,7 +533,7 @@ static int take_tlsa(trpt_ctx *ctx, const query *q, const ldns_rr *const *rrs, s
         size_t slen = (size_t)w + 2 * (len - 3);
         if (slen > ctx->limits.max_string) return too_long(q, err, slen, ctx->limits.max_string);
         char *s = trpt_ctx_alloc(ctx, slen + 1);
-        if (!s) return nomem(err);
+        if (!s) return trpt__nomem(err);
         memcpy(s, head, (size_t)w);
         for (size_t b = 3; b < len; b++) {
             s[w++] = hex[raw[b] >> 4];
@@ -567,7 +562,7 @@ static int extract(trpt_ctx *ctx, const query *q, trpt_dns_answer *out, trpt_err
                           q->shown, ctx->limits.max_elements);
     if (n == 0) return TRPT_OK;
     const ldns_rr **rrs = trpt_ctx_alloc(ctx, n * sizeof *rrs);
-    if (!rrs) return nomem(err);
+    if (!rrs) return trpt__nomem(err);
     n = 0;
     for (size_t k = 0; k < total; k++) {
         const ldns_rr *rr = ldns_rr_list_rr(an, k);
@@ -578,7 +573,7 @@ static int extract(trpt_ctx *ctx, const query *q, trpt_dns_answer *out, trpt_err
     /* Arrays are sized n up front: n * elem cannot overflow, the DNS
      * message that held n records was at most 64 KiB. */
     trpt_str *strs = trpt_ctx_alloc(ctx, n * sizeof *strs);
-    if (!strs) return nomem(err);
+    if (!strs) return trpt__nomem(err);
     int rc;
     switch (q->qtype) {
     case LDNS_RR_TYPE_TXT:
@@ -588,7 +583,7 @@ static int extract(trpt_ctx *ctx, const query *q, trpt_dns_answer *out, trpt_err
         break;
     case LDNS_RR_TYPE_MX: {
         unsigned *pref = trpt_ctx_alloc(ctx, n * sizeof *pref);
-        if (!pref) return nomem(err);
+        if (!pref) return trpt__nomem(err);
         size_t kept = 0;
         if ((rc = take_mx(ctx, rrs, n, strs, pref, &kept, err)) != TRPT_OK) return rc;
         out->mx_host = strs;
@@ -645,7 +640,7 @@ int trpt_resolve(trpt_resolver *r, trpt_ctx *ctx, const char *name, const char *
     char *shown = ldns_rdf2str(q.qname);
     if (!shown) {
         query_free(&q);
-        return nomem(err);
+        return trpt__nomem(err);
     }
     size_t sl = strlen(shown);
     if (sl > 1 && shown[sl - 1] == '.') shown[--sl] = '\0';

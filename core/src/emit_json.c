@@ -130,7 +130,7 @@ int trpt__bld_render_json(trpt_builder *b, bld_buf *buf, trpt_error *err)
         if (!bad) bad = lit(&s, "}");
     }
     if (!bad) bad = lit(&s, "]}");
-    if (bad) return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    if (bad) return trpt__nomem(err);
     return TRPT_OK;
 }
 

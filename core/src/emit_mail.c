@@ -13,11 +13,6 @@
 #define MAX_UNIQUE_ID 64
 #define MAX_HEADER_VALUE 900 /* keeps every line under RFC 5322's 998 */
 
-static int nomem(trpt_error *err)
-{
-    return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
-}
-
 static int is_alnum(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -68,7 +63,7 @@ static int render_filename(const trpt_builder *b, const char *submitter, const c
         trpt__buf_printf(c, buf, "!%lld!%lld", (long long)b->start, (long long)b->end) ||
         (unique_id && trpt__buf_printf(c, buf, "!%s", unique_id)) ||
         trpt__buf_printf(c, buf, gzip ? ".json.gz" : ".json"))
-        return nomem(err);
+        return trpt__nomem(err);
     return TRPT_OK;
 }
 
@@ -293,7 +288,7 @@ static int render_email(trpt_builder *b, const trpt_email_opts *o, bld_buf *m, t
           trpt__buf_add(c, m, name.p, name.len) || add(c, m, "\"\r\n\r\n") ||
           add_base64(c, m, (const unsigned char *)gz.p, gz.len) ||
           add(c, m, "\r\n--") || add(c, m, boundary) || add(c, m, "--\r\n");
-    if (bad) rc = nomem(err);
+    if (bad) rc = trpt__nomem(err);
 out:
     trpt__buf_free(c, &gz);
     trpt__buf_free(c, &name);

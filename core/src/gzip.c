@@ -174,15 +174,15 @@ int trpt_gunzip(trpt_ctx *ctx, const void *data, size_t len, trpt_str *out, trpt
      * has already reserved one for its results), so the buffer goes in a
      * block of its own behind it (peak memory). */
     if (!ctx->chunks && trpt__ctx_reserve(ctx, 64))
-        return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+        return trpt__nomem(err);
     /* +1: the output is NUL-terminated for callers that like C strings. */
     char *buf = trpt_ctx_alloc(ctx, size + 1);
-    if (!buf) return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    if (!buf) return trpt__nomem(err);
 #ifdef TRPT_HAVE_LIBDEFLATE
     if (isize >= TRPT_WHOLE_INFLATE_MIN && isize <= cap) { /* then size == isize */
         int w = whole_member(ctx, in, len, buf, isize);
         if (w < 0)
-            return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+            return trpt__nomem(err);
         if (w) {
             buf[isize] = '\0';
             out->ptr = buf;
@@ -192,7 +192,7 @@ int trpt_gunzip(trpt_ctx *ctx, const void *data, size_t len, trpt_str *out, trpt
     }
 #endif
     z_stream *zs = get_inflater(ctx);
-    if (!zs) return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    if (!zs) return trpt__nomem(err);
     size_t have = 0, pos = 0; /* pos: where the current member starts */
     int members = 0;
     for (;;) {
@@ -223,8 +223,7 @@ int trpt_gunzip(trpt_ctx *ctx, const void *data, size_t len, trpt_str *out, trpt
                 if (nsize > cap) nsize = cap;
                 char *nb = trpt_ctx_alloc(ctx, nsize + 1);
                 if (!nb)
-                    return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL,
-                                      "out of memory");
+                    return trpt__nomem(err);
                 memcpy(nb, buf, have);
                 buf = nb;
                 size = nsize;
@@ -258,7 +257,7 @@ int trpt_gunzip(trpt_ctx *ctx, const void *data, size_t len, trpt_str *out, trpt
                 continue;
             }
             if (zr == Z_MEM_ERROR)
-                return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+                return trpt__nomem(err);
             return trpt__fail(err, TRPT_E_GZIP, (size_t)((const unsigned char *)zs->next_in - in),
                               "RFC 1951", NULL, "corrupt gzip data: %s",
                               zs->msg ? zs->msg : "inflate error");

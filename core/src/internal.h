@@ -45,6 +45,12 @@ TRPT_HIDDEN int trpt__fail(trpt_error *err, int code, size_t offset, const char 
                            const char *path, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* The allocation failure: TRPT_E_NOMEM, "out of memory", no offset. */
+static inline int trpt__nomem(trpt_error *err)
+{
+    return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+}
+
 /* Growable array in the ctx allocator (not the arena): for building lists
  * whose final size is unknown; trpt__vec_finish copies into the arena. */
 typedef struct trpt_vec {

@@ -8,11 +8,6 @@
 
 static int is_wsp(char c) { return c == ' ' || c == '\t'; }
 
-static int nomem(trpt_error *err)
-{
-    return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
-}
-
 /* ------------------------------------------------------------ header block */
 
 /* Unfolds raw[0..n): line breaks (CRLF or LF) go, the whitespace after
@@ -44,7 +39,7 @@ static int unfold(trpt_ctx *ctx, const char *raw, size_t n, trpt_str *out)
 static int value(trpt_ctx *ctx, const char *p, size_t s, size_t e, size_t base, trpt_str *out,
                  trpt_error *err)
 {
-    if (unfold(ctx, p + s, e - s, out)) return nomem(err);
+    if (unfold(ctx, p + s, e - s, out)) return trpt__nomem(err);
     if (out->len > ctx->limits.max_string)
         return trpt__fail(err, TRPT_E_LIMIT, base + s, NULL, NULL,
                           "header field longer than max_string (%zu bytes)",
@@ -112,12 +107,12 @@ int trpt__mime_headers(trpt_ctx *ctx, const char *p, size_t len, size_t base,
     }
     out->n = v.len;
     out->h = NULL;
-    if (v.len && !(out->h = trpt__vec_finish(ctx, &v))) return nomem(err);
+    if (v.len && !(out->h = trpt__vec_finish(ctx, &v))) return trpt__nomem(err);
     trpt__vec_free(ctx, &v);
     *body_off = body;
     return TRPT_OK;
 oom:
-    rc = nomem(err);
+    rc = trpt__nomem(err);
 fail:
     trpt__vec_free(ctx, &v);
     return rc;
@@ -315,7 +310,7 @@ int trpt__mime_params(trpt_ctx *ctx, trpt_str value, trpt_mime_params *out, trpt
         skip_cfws(&c);
         trpt_str st = token(&c);
         char *o = trpt_ctx_alloc(ctx, t.len + st.len + 2);
-        if (!o) return nomem(err);
+        if (!o) return trpt__nomem(err);
         memcpy(o, t.ptr, t.len);
         o[t.len] = '/';
         memcpy(o + t.len + 1, st.ptr, st.len);
@@ -325,7 +320,7 @@ int trpt__mime_params(trpt_ctx *ctx, trpt_str value, trpt_mime_params *out, trpt
         out->value = (trpt_str){ o, tlen };
     } else {
         char *o = lowerdup(ctx, t.ptr, t.len);
-        if (!o) return nomem(err);
+        if (!o) return trpt__nomem(err);
         out->value = (trpt_str){ o, t.len };
     }
 
@@ -345,7 +340,7 @@ int trpt__mime_params(trpt_ctx *ctx, trpt_str value, trpt_mime_params *out, trpt
         skip_cfws(&c);
         trpt_str val;
         if (c.i < c.n && c.p[c.i] == '"') {
-            if (quoted(ctx, &c, &val)) return nomem(err);
+            if (quoted(ctx, &c, &val)) return trpt__nomem(err);
         } else {
             /* Lenient: unquoted values with tspecials ("=_Part") are common. */
             size_t s = c.i;
@@ -381,21 +376,21 @@ int trpt__mime_params(trpt_ctx *ctx, trpt_str value, trpt_mime_params *out, trpt
         }
         if (!blen) continue;
         char *lname = lowerdup(ctx, name.ptr, blen);
-        if (!lname) return nomem(err);
+        if (!lname) return trpt__nomem(err);
         r->name = (trpt_str){ lname, blen };
         nrp++;
     }
 
     if (!nrp) return TRPT_OK;
     trpt_kv *kv = trpt_ctx_alloc(ctx, nrp * sizeof *kv);
-    if (!kv) return nomem(err);
+    if (!kv) return trpt__nomem(err);
     size_t nkv = 0;
     for (size_t k = 0; k < nrp; k++) {
         int seen = 0;
         for (size_t m = 0; m < nkv && !seen; m++)
             seen = trpt__ieq(kv[m].key.ptr, kv[m].key.len, rp[k].name.ptr, rp[k].name.len);
         if (seen) continue;
-        if (merge(ctx, rp, nrp, k, &kv[nkv])) return nomem(err);
+        if (merge(ctx, rp, nrp, k, &kv[nkv])) return trpt__nomem(err);
         nkv++;
     }
     out->params = kv;

@@ -24,11 +24,6 @@
 #define QUOTE_MAX 80
 #define Q(n) (int)((n) > QUOTE_MAX ? QUOTE_MAX : (n))
 
-static int nomem(trpt_error *err)
-{
-    return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
-}
-
 /* Handles one non-blank line; key/value are slices of the input. */
 static int policy_line(trpt_ctx *ctx, trpt_sts_policy *out, trpt_vec *mx, trpt_vec *ext,
                        unsigned *seen, trpt_str key, trpt_str val, size_t voff, size_t lineno,
@@ -80,14 +75,14 @@ static int policy_line(trpt_ctx *ctx, trpt_sts_policy *out, trpt_vec *mx, trpt_v
                               "line %zu: '%.*s' is not a host name or *.-wildcard "
                               "(LDH labels; IDNs in xn-- form)", lineno, Q(val.len), val.ptr);
         trpt_str *m = trpt__vec_push(ctx, mx);
-        if (!m) return nomem(err);
+        if (!m) return trpt__nomem(err);
         *m = val;
     } else {
         if (val.len == 0)
             return trpt__fail(err, TRPT_E_SYNTAX, voff, RFC_POLICY, path,
                               "line %zu: empty value", lineno);
         trpt_kv *kv = trpt__vec_push(ctx, ext);
-        if (!kv) return nomem(err);
+        if (!kv) return trpt__nomem(err);
         kv->key = key;
         kv->value = val;
     }
@@ -188,7 +183,7 @@ int trpt_parse_sts_policy(trpt_ctx *ctx, const char *text, size_t len, trpt_sts_
     out->ext = trpt__vec_finish(ctx, &ext);
     if ((out->nmx && !out->mx) || (out->next && !out->ext)) {
         memset(out, 0, sizeof *out);
-        return nomem(err);
+        return trpt__nomem(err);
     }
     return TRPT_OK;
 fail:

@@ -24,7 +24,7 @@ static int at_eol(const char *p, size_t len, size_t i) { return i == len || brk(
 int trpt__qp_decode(trpt_ctx *ctx, const char *p, size_t len, trpt_str *out, trpt_error *err)
 {
     char *o = trpt_ctx_alloc(ctx, len + 1); /* decoding never grows */
-    if (!o) return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    if (!o) return trpt__nomem(err);
     size_t n = 0, i = 0;
     while (i < len) {
         unsigned char c = (unsigned char)p[i];

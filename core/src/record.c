@@ -125,7 +125,7 @@ static int parse_uri(trpt_ctx *ctx, const char *u, size_t n, size_t off, trpt_ru
         const char *q = memchr(rest, '?', rlen);
         size_t alen = q ? (size_t)(q - rest) : rlen;
         if (pct_decode(ctx, rest, alen, &out->target))
-            return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+            return trpt__nomem(err);
         const char *t = out->target.ptr;
         size_t tl = out->target.len;
         const char *at = tl ? memchr(t, '@', tl) : NULL;
@@ -204,7 +204,7 @@ static int parse_rua(trpt_ctx *ctx, const trpt_tv_field *f, void *rec, trpt_erro
         }
         trpt_rua *r = trpt__vec_push(ctx, &v);
         if (!r) {
-            rc = trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+            rc = trpt__nomem(err);
             goto fail;
         }
         if ((rc = parse_uri(ctx, s + b, e - b, f->value_offset + b, r, err))) goto fail;
@@ -214,7 +214,7 @@ static int parse_rua(trpt_ctx *ctx, const trpt_tv_field *f, void *rec, trpt_erro
     out->nrua = v.len;
     out->rua = trpt__vec_finish(ctx, &v);
     if (!out->rua)
-        return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+        return trpt__nomem(err);
     return TRPT_OK;
 fail:
     trpt__vec_free(ctx, &v);
@@ -228,7 +228,7 @@ static int push_ext(trpt_ctx *ctx, trpt_vec *ext, const trpt_tv_field *f, const 
     int rc = trpt__tv_ext_value(f, rfc, err);
     if (rc) return rc;
     trpt_kv *kv = trpt__vec_push(ctx, ext);
-    if (!kv) return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    if (!kv) return trpt__nomem(err);
     kv->key = f->name;
     kv->value = f->value;
     return TRPT_OK;
@@ -240,7 +240,7 @@ static int finish_ext(trpt_ctx *ctx, trpt_vec *ext, const trpt_kv **out, size_t 
     *n = ext->len;
     *out = trpt__vec_finish(ctx, ext);
     if (*n && !*out)
-        return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+        return trpt__nomem(err);
     return TRPT_OK;
 }
 

@@ -91,7 +91,7 @@ int trpt__report_warn(trpt_ctx *ctx, trpt_report *rep, const trpt_parse_opts *op
     char *p = trpt__strdup(ctx, path, strlen(path));
     char *m = trpt__strdup(ctx, msg, strlen(msg));
     if (!nw || !p || !m)
-        return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+        return trpt__nomem(err);
     if (rep->nwarnings) memcpy(nw, rep->warnings, rep->nwarnings * sizeof *nw);
     nw[rep->nwarnings] = (trpt_warning){ code, p, rfc, m };
     rep->warnings = nw;
@@ -1080,7 +1080,7 @@ int trpt_parse_report(trpt_ctx *ctx, const void *data, size_t len, const trpt_pa
     size_t est = report_estimate(ctx, buf, len, gz);
     int after = gz && est == 0;
     if (!after && trpt__ctx_reserve(ctx, est))
-        return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+        return trpt__nomem(err);
     if (gz) {
         trpt_str z;
         int rc = trpt_gunzip(ctx, data, len, &z, err);
@@ -1088,7 +1088,7 @@ int trpt_parse_report(trpt_ctx *ctx, const void *data, size_t len, const trpt_pa
         buf = z.ptr;
         len = z.len;
         if (after && trpt__ctx_reserve(ctx, report_estimate(ctx, buf, len, 0)))
-            return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+            return trpt__nomem(err);
     }
     rp r = {
         .r = out,
@@ -1111,7 +1111,7 @@ int trpt_parse_report(trpt_ctx *ctx, const void *data, size_t len, const trpt_pa
         out->nwarnings = r.warnings.len;
         out->warnings = trpt__vec_finish(ctx, &r.warnings);
         if ((out->npolicies && !out->policies) || (out->nwarnings && !out->warnings))
-            rc = trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+            rc = trpt__nomem(err);
     }
     rp_free(&r);
     if (rc) memset(out, 0, sizeof *out);

@@ -147,7 +147,7 @@ int trpt__rfc2047_decode(trpt_ctx *ctx, trpt_str in, trpt_str *out, trpt_error *
                           ctx->limits.max_string);
     /* Latin-1 doubles at most; everything else shrinks. */
     char *o = trpt_ctx_alloc(ctx, 2 * n + 1);
-    if (!o) return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+    if (!o) return trpt__nomem(err);
     size_t olen = 0, mark = 0;
     int after_word = 0; /* only whitespace since the last encoded word */
     for (size_t i = 0; i < n;) {
@@ -156,7 +156,7 @@ int trpt__rfc2047_decode(trpt_ctx *ctx, trpt_str in, trpt_str *out, trpt_error *
             if (after_word) olen = mark; /* §6.2: whitespace between words goes */
             size_t used = word(ctx, p + i, n - i, o, &olen);
             if (used == NOMEM)
-                return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+                return trpt__nomem(err);
             if (used) {
                 i += used;
                 after_word = 1;

@@ -95,7 +95,7 @@ int trpt__tv_split(trpt_ctx *ctx, trpt_str rec, const char *rfc, trpt_tv_field *
         }
         trpt_tv_field *f = trpt__vec_push(ctx, &v);
         if (!f) {
-            rc = trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+            rc = trpt__nomem(err);
             goto fail;
         }
         f->name = (trpt_str){ s + start, nlen };
@@ -110,7 +110,7 @@ int trpt__tv_split(trpt_ctx *ctx, trpt_str rec, const char *rfc, trpt_tv_field *
     *nfields = v.len;
     *fields = trpt__vec_finish(ctx, &v);
     if (*nfields && !*fields)
-        return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
+        return trpt__nomem(err);
     return TRPT_OK;
 fail:
     trpt__vec_free(ctx, &v);
