@@ -9,10 +9,6 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define RFC_FIELDS "RFC 8460 §4.5"
-#define RFC_META "RFC 8460 §4.1" /* organization-name, date-range, contact-info, report-id */
-#define RFC_TYPES "RFC 8460 §4.4" /* result types */
-
 /* ------------------------------------------------------------- buffers */
 
 int trpt__buf_add(trpt_ctx *c, bld_buf *b, const void *d, size_t n)
@@ -131,7 +127,7 @@ static int check_text(const trpt_builder *b, trpt_str s, const char *path, trpt_
 {
     if (!s.ptr && s.len) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, path, "NULL string");
     if (s.len == 0)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, path, "must not be empty");
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_SCHEMA, path, "must not be empty");
     if (s.len > lim(b)->max_string)
         return trpt__fail(err, TRPT_E_LIMIT, TRPT_NO_OFFSET, NULL, path,
                           "string of %zu bytes exceeds max_string (%zu)", s.len, lim(b)->max_string);
@@ -153,10 +149,10 @@ static int check_domain(trpt_str s, int wildcard, const char *path, trpt_error *
 static int check_count(int64_t n, const char *path, trpt_error *err)
 {
     if (n < 0)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, path,
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_SCHEMA, path,
                           "session count %lld is negative", (long long)n);
     if (n > BLD_MAX_COUNT)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, path,
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_SCHEMA, path,
                           "session count %lld exceeds 2^53", (long long)n);
     return TRPT_OK;
 }
@@ -176,7 +172,7 @@ static int check_epochs(int64_t start, int64_t end, trpt_error *err)
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, "RFC 3339 §5.6", "date-range",
                           "dates must lie between 1970 and 9999");
     if (end < start)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_META, "date-range",
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_METADATA, "date-range",
                           "end-datetime is before start-datetime");
     return TRPT_OK;
 }
@@ -349,7 +345,7 @@ static int set_meta(trpt_builder *b, trpt_str org, trpt_str contact, trpt_str ri
 {
     int rc;
     if (!org.ptr)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_META, "organization-name",
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_METADATA, "organization-name",
                           "organization-name is required");
     if ((rc = check_text(b, org, "organization-name", err))) return rc;
     if (contact.ptr && (rc = check_text(b, contact, "contact-info", err))) return rc;
@@ -405,12 +401,12 @@ static int check_policy(const trpt_builder *b, trpt_str type, int type_enum, trp
     if (!name) {
         char show[BLD_SHOW];
         trpt__bld_show(type.ptr, type.len, show);
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, path,
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_SCHEMA, path,
                           "unknown policy-type '%s' (sts, tlsa or no-policy-found)", show);
     }
     snprintf(path, sizeof path, "%spolicy.policy-domain", pfx);
     if (!domain.ptr)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, path,
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_SCHEMA, path,
                           "policy-domain is required");
     if ((rc = check_domain(domain, 0, path, err))) return rc;
     size_t max = lim(b)->max_elements;
@@ -524,7 +520,7 @@ int trpt_builder_add_policy(trpt_builder *b, const char *policy_type, const char
     if (!b || !index)
         return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL builder or index");
     if (!policy_type)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, "policy.policy-type",
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_SCHEMA, "policy.policy-type",
                           "policy-type is required");
     if ((npolicy_strings && !policy_strings) || (nmx_hosts && !mx_hosts))
         return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL array with a count");
@@ -594,7 +590,7 @@ static int check_failure(const trpt_builder *b, const trpt_failure *f, const cha
     char show[BLD_SHOW];
     if (!name) {
         trpt__bld_show(f->result_type.ptr, f->result_type.len, show);
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_TYPES, path,
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_RESULTS, path,
                           "unknown result-type '%s'", show);
     }
     const trpt_str src[BLD_NOPT] = {
@@ -610,7 +606,7 @@ static int check_failure(const trpt_builder *b, const trpt_failure *f, const cha
         if (i == BLD_SENDING_MTA_IP || i == BLD_RECEIVING_IP) {
             if (!trpt__ip_ok(s.ptr, s.len)) {
                 trpt__bld_show(s.ptr, s.len, show);
-                return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, path,
+                return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_SCHEMA, path,
                                   "'%s' is not an IPv4 or IPv6 address", show);
             }
         } else if (i == BLD_RECEIVING_MX_HOSTNAME) {
@@ -748,7 +744,7 @@ int trpt_builder_add_report(trpt_builder *b, const trpt_report *r, trpt_error *e
     /* Validate everything first so a bad report leaves the builder untouched. */
     if (!b->has_meta) {
         if (!present(r->organization_name))
-            return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_META, "organization-name",
+            return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_METADATA, "organization-name",
                               "organization-name is required");
         if ((rc = check_text(b, r->organization_name, "organization-name", err))) return rc;
         if (present(r->contact_info) && (rc = check_text(b, r->contact_info, "contact-info", err)))
@@ -807,16 +803,16 @@ int trpt__bld_check_ready(const trpt_builder *b, trpt_error *err)
 {
     if (!b) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL builder");
     if (!b->has_meta)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_META, NULL,
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_METADATA, NULL,
                           "report metadata not set (organization-name, date-range)");
     if (!b->contact.ptr)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_META, "contact-info",
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_METADATA, "contact-info",
                           "contact-info is required");
     if (!b->report_id.ptr)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_META, "report-id",
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_METADATA, "report-id",
                           "report-id is required");
     if (!b->policies.len)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_FIELDS, "policies",
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_SCHEMA, "policies",
                           "no policy added");
     return TRPT_OK;
 }

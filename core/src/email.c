@@ -4,9 +4,6 @@
 #include "mime.h"
 #include "report_internal.h"
 
-#define RFC_FILENAME "RFC 8460 §5.1"
-#define RFC_DELIVERY "RFC 8460 §5.3"
-
 static int is_alnum(char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -91,25 +88,25 @@ static int check(trpt_ctx *ctx, const trpt_mime_report *m, const trpt_parse_opts
 
     /* Delivery envelope and media type. */
     if (!m->top_is_report)
-        WARN("email-not-multipart-report", "email.content_type", RFC_DELIVERY,
+        WARN("email-not-multipart-report", "email.content_type", TRPT_RFC_DELIVERY,
              "the message is %.*s, not multipart/report; report-type=tlsrpt", S(m->top_type));
     int gz = is_gzip(m->payload);
     if (!(trpt__ieq(m->content_type.ptr, m->content_type.len, "application/tlsrpt+gzip", 23) && gz) &&
         !(trpt__ieq(m->content_type.ptr, m->content_type.len, "application/tlsrpt+json", 23) && !gz))
-        WARN("email-media-type", "email.content_type", RFC_DELIVERY,
+        WARN("email-media-type", "email.content_type", TRPT_RFC_DELIVERY,
              "the report part is %.*s holding %s; expected application/tlsrpt+%s",
              S(m->content_type), gz ? "gzip" : "JSON", gz ? "gzip" : "json");
 
     /* TLS-Report-Domain / TLS-Report-Submitter: both MUST be present. */
     if (!e->tls_report_domain.ptr)
-        WARN("email-missing-report-domain", "email.tls_report_domain", RFC_DELIVERY,
+        WARN("email-missing-report-domain", "email.tls_report_domain", TRPT_RFC_DELIVERY,
              "no TLS-Report-Domain header field");
     else if ((bad = domain_mismatch(r, e->tls_report_domain, &any)) >= 0)
-        WARN("email-report-domain-mismatch", "email.tls_report_domain", RFC_DELIVERY,
+        WARN("email-report-domain-mismatch", "email.tls_report_domain", TRPT_RFC_DELIVERY,
              "TLS-Report-Domain '%.*s' but policies[%ld] is for '%.*s'",
              S(e->tls_report_domain), bad, S(r->policies[bad].policy_domain));
     if (!e->tls_report_submitter.ptr)
-        WARN("email-missing-report-submitter", "email.tls_report_submitter", RFC_DELIVERY,
+        WARN("email-missing-report-submitter", "email.tls_report_submitter", TRPT_RFC_DELIVERY,
              "no TLS-Report-Submitter header field");
 
     /* Subject: "Report Domain: d Submitter: s Report-ID: <id>" (SHOULD). */
@@ -118,22 +115,22 @@ static int check(trpt_ctx *ctx, const trpt_mime_report *m, const trpt_parse_opts
     int has_s = after_label(e->subject, "Submitter:", &ss) && ss.len;
     int has_id = after_label(e->subject, "Report-ID:", &sid) && sid.len;
     if (!has_d || !has_s || !has_id)
-        WARN("email-subject-format", "email.subject", RFC_DELIVERY,
+        WARN("email-subject-format", "email.subject", TRPT_RFC_DELIVERY,
              "Subject lacks the Report Domain: / Submitter: / Report-ID: form");
     if (has_d) {
         if (e->tls_report_domain.len) {
             if (!dom_eq(sd, e->tls_report_domain))
-                WARN("email-subject-domain-mismatch", "email.subject", RFC_DELIVERY,
+                WARN("email-subject-domain-mismatch", "email.subject", TRPT_RFC_DELIVERY,
                      "Subject names domain '%.*s' but TLS-Report-Domain is '%.*s'", S(sd),
                      S(e->tls_report_domain));
         } else if ((bad = domain_mismatch(r, sd, &any)) >= 0) {
-            WARN("email-subject-domain-mismatch", "email.subject", RFC_DELIVERY,
+            WARN("email-subject-domain-mismatch", "email.subject", TRPT_RFC_DELIVERY,
                  "Subject names domain '%.*s' but policies[%ld] is for '%.*s'", S(sd), bad,
                  S(r->policies[bad].policy_domain));
         }
     }
     if (has_s && e->tls_report_submitter.len && !dom_eq(ss, e->tls_report_submitter))
-        WARN("email-subject-submitter-mismatch", "email.subject", RFC_DELIVERY,
+        WARN("email-subject-submitter-mismatch", "email.subject", TRPT_RFC_DELIVERY,
              "Subject names submitter '%.*s' but TLS-Report-Submitter is '%.*s'", S(ss),
              S(e->tls_report_submitter));
     if (has_id && r->report_id.len) {
@@ -146,7 +143,7 @@ static int check(trpt_ctx *ctx, const trpt_mime_report *m, const trpt_parse_opts
         for (size_t i = id.len; i-- > 0;)
             if (id.ptr[i] == '@') { left.len = i; break; }
         if (!loose_eq(id, r->report_id) && !loose_eq(left, r->report_id))
-            WARN("email-subject-report-id-mismatch", "email.subject", RFC_DELIVERY,
+            WARN("email-subject-report-id-mismatch", "email.subject", TRPT_RFC_DELIVERY,
                  "Subject Report-ID '%.*s' differs from report-id '%.*s'", S(sid),
                  S(r->report_id));
     }
@@ -155,32 +152,32 @@ static int check(trpt_ctx *ctx, const trpt_mime_report *m, const trpt_parse_opts
     if (e->filename.len) {
         trpt_mime_rptname fn;
         if (!trpt__mime_rptname(e->filename, &fn)) {
-            WARN("email-filename-format", "email.filename", RFC_FILENAME,
+            WARN("email-filename-format", "email.filename", TRPT_RFC_FILENAME,
                  "file name '%.*s' is not submitter!domain!begin!end[!id].json[.gz]",
                  S(e->filename));
         } else {
             if ((bad = domain_mismatch(r, fn.domain, &any)) >= 0)
-                WARN("email-filename-domain-mismatch", "email.filename", RFC_FILENAME,
+                WARN("email-filename-domain-mismatch", "email.filename", TRPT_RFC_FILENAME,
                      "file name is for '%.*s' but policies[%ld] is for '%.*s'", S(fn.domain),
                      bad, S(r->policies[bad].policy_domain));
             else if (!any && e->tls_report_domain.len && !dom_eq(fn.domain, e->tls_report_domain))
-                WARN("email-filename-domain-mismatch", "email.filename", RFC_FILENAME,
+                WARN("email-filename-domain-mismatch", "email.filename", TRPT_RFC_FILENAME,
                      "file name is for '%.*s' but TLS-Report-Domain is '%.*s'", S(fn.domain),
                      S(e->tls_report_domain));
             if (e->tls_report_submitter.len && !dom_eq(fn.submitter, e->tls_report_submitter))
-                WARN("email-filename-submitter-mismatch", "email.filename", RFC_FILENAME,
+                WARN("email-filename-submitter-mismatch", "email.filename", TRPT_RFC_FILENAME,
                      "file name names submitter '%.*s' but TLS-Report-Submitter is '%.*s'",
                      S(fn.submitter), S(e->tls_report_submitter));
             /* One second of slack: an inclusive end (23:59:59) vs an exclusive one. */
             int64_t ds = fn.begin - r->start_epoch, de = fn.end - r->end_epoch;
             if (r->start_datetime.len && r->end_datetime.len &&
                 (ds < -1 || ds > 1 || de < -1 || de > 1))
-                WARN("email-filename-date-mismatch", "email.filename", RFC_FILENAME,
+                WARN("email-filename-date-mismatch", "email.filename", TRPT_RFC_FILENAME,
                      "file name covers %lld..%lld but date-range is %.*s..%.*s (%lld..%lld)",
                      (long long)fn.begin, (long long)fn.end, S(r->start_datetime),
                      S(r->end_datetime), (long long)r->start_epoch, (long long)r->end_epoch);
             if (fn.gz != gz)
-                WARN("email-filename-extension", "email.filename", RFC_FILENAME,
+                WARN("email-filename-extension", "email.filename", TRPT_RFC_FILENAME,
                      "file name ends in %s but the report is %s", fn.gz ? ".json.gz" : ".json",
                      gz ? "gzip" : "not gzip");
         }

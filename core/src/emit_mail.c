@@ -8,8 +8,6 @@
 
 #include <stdio.h>
 
-#define RFC_NAME "RFC 8460 §5.1"
-#define RFC_MAIL "RFC 8460 §5.3"
 #define MAX_UNIQUE_ID 64
 #define MAX_HEADER_VALUE 900 /* keeps every line under RFC 5322's 998 */
 
@@ -45,16 +43,16 @@ static int render_filename(const trpt_builder *b, const char *submitter, const c
     if (rc) return rc;
     trpt_str sub, dom;
     if (!submitter)
-        return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, RFC_NAME, "submitter", "submitter is required");
-    if ((rc = pick_domain(b, submitter, "submitter", &sub, RFC_NAME, err)) ||
-        (rc = pick_domain(b, policy_domain, "policy_domain", &dom, RFC_NAME, err)))
+        return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, TRPT_RFC_FILENAME, "submitter", "submitter is required");
+    if ((rc = pick_domain(b, submitter, "submitter", &sub, TRPT_RFC_FILENAME, err)) ||
+        (rc = pick_domain(b, policy_domain, "policy_domain", &dom, TRPT_RFC_FILENAME, err)))
         return rc;
     if (unique_id) {
         size_t n = strlen(unique_id);
         int good = n > 0 && n <= MAX_UNIQUE_ID;
         for (size_t i = 0; good && i < n; i++) good = is_alnum((unsigned char)unique_id[i]);
         if (!good)
-            return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_NAME, "unique_id",
+            return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_FILENAME, "unique_id",
                               "unique-id must be 1 to %d letters or digits", MAX_UNIQUE_ID);
     }
     trpt_ctx *c = b->arena;
@@ -180,10 +178,10 @@ static int render_email(trpt_builder *b, const trpt_email_opts *o, bld_buf *m, t
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, "RFC 5322 §3.4.1", "to",
                           "to must be an address local@domain");
     if (!o->submitter)
-        return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, RFC_MAIL, "submitter", "submitter is required");
+        return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, TRPT_RFC_DELIVERY, "submitter", "submitter is required");
     trpt_str sub, dom;
-    if ((rc = pick_domain(b, o->submitter, "submitter", &sub, RFC_MAIL, err)) ||
-        (rc = pick_domain(b, o->policy_domain, "policy_domain", &dom, RFC_MAIL, err)))
+    if ((rc = pick_domain(b, o->submitter, "submitter", &sub, TRPT_RFC_DELIVERY, err)) ||
+        (rc = pick_domain(b, o->policy_domain, "policy_domain", &dom, TRPT_RFC_DELIVERY, err)))
         return rc;
     if (o->date < 0 || o->date > TRPT_MAX_EPOCH)
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, "RFC 5322 §3.3", "date",
@@ -192,10 +190,10 @@ static int render_email(trpt_builder *b, const trpt_email_opts *o, bld_buf *m, t
     trpt_str rid = b->report_id;
     for (size_t i = 0; i < rid.len; i++)
         if ((unsigned char)rid.ptr[i] < 0x20 || (unsigned char)rid.ptr[i] >= 0x7f || rid.ptr[i] == '>')
-            return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, RFC_MAIL, "report-id",
+            return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_DELIVERY, "report-id",
                               "report-id must be printable ASCII without '>' to go into the Subject");
     if (rid.len > MAX_HEADER_VALUE)
-        return trpt__fail(err, TRPT_E_LIMIT, TRPT_NO_OFFSET, RFC_MAIL, "report-id",
+        return trpt__fail(err, TRPT_E_LIMIT, TRPT_NO_OFFSET, TRPT_RFC_DELIVERY, "report-id",
                           "report-id longer than %d bytes cannot go into the Subject", MAX_HEADER_VALUE);
     const char *mid = o->message_id;
     size_t midlen = 0;

@@ -645,7 +645,7 @@ int trpt__mime_find_report(trpt_ctx *ctx, const char *msg, size_t len, trpt_mime
     out->nparts = w.nparts;
     if (rc) return rc;
     if (w.how == TRPT_MIME_NONE)
-        return trpt__fail(err, TRPT_E_NO_REPORT, TRPT_NO_OFFSET, "RFC 8460 §5.3", NULL,
+        return trpt__fail(err, TRPT_E_NO_REPORT, TRPT_NO_OFFSET, TRPT_RFC_DELIVERY, NULL,
                           "no TLS report in this message");
 
     out->headers = w.env.hdrs;

@@ -4,21 +4,6 @@
 
 #include "internal.h"
 
-/* RFC sections cited by report warnings and errors (static strings):
- * RFC 8460 §4.1 report metadata, §4.3 delivery summary (the counts), §4.4
- * result types, §4.5 the JSON report schema (the policy object, the
- * failure-detail members and every member not described in prose
- * elsewhere). §4.2 (report time frame) only says a report SHOULD cover a
- * UTC day, which no check enforces. */
-#define TRPT_RFC_METADATA  "RFC 8460 §4.1"
-#define TRPT_RFC_POLICY    "RFC 8460 §4.5"
-#define TRPT_RFC_COUNTS    "RFC 8460 §4.3"
-#define TRPT_RFC_RESULTS   "RFC 8460 §4.4"
-#define TRPT_RFC_SCHEMA    "RFC 8460 §4.5"
-#define TRPT_RFC_DELIVERY  "RFC 8460 §5.3"
-#define TRPT_RFC_JSON      "RFC 8259"
-#define TRPT_RFC_DATETIME  "RFC 3339 §5.6"
-
 /* Appends a warning (code, path, rfc, printf message; all copied into the
  * ctx arena) to an already-parsed report r. In strict mode (opts->strict)
  * nothing is appended: err is filled with TRPT_E_STRICT, the same path and
