@@ -3,8 +3,9 @@
 -- usage: lua bench/bench.lua FILE [REPS [tables]]   (LUA_PATH/LUA_CPATH set by run.sh)
 -- prints: tlsrpt-<lua> <file> reports_per_s=<x> mb_per_s=<y> checksum=<z>
 -- "tables" times only the building of the result tables from a report the
--- C core parsed once (bench/tables.c), printed as tlsrpt-<lua>-tables: the
--- bound parse_report cannot pass under that Lua, whatever the parser.
+-- C core parsed once (bench/tables.c), printed as tlsrpt-<lua>-tables: under
+-- Lua 5.4 the bound parse_report cannot pass, whatever the parser (see
+-- bench/tables.c for LuaJIT).
 local tlsrpt = require "tlsrpt"
 
 local path, reps, mode = arg[1], tonumber(arg[2]), arg[3]

@@ -114,7 +114,7 @@ END {
     }
     for (j = 1; j <= nf; j++) check("C core peak memory / JSON size, " F[j], (F[j] in peak) ? peak[F[j]] : "", 2, "<=")
     # Not targets: the result tables alone (no parsing, no inflating) against
-    # python, i.e. the most parse_report could reach under that Lua.
+    # python: under Lua 5.4 the most parse_report could reach (bench/tables.c).
     printf "\n| bound: result tables alone / python |"; for (j = 1; j <= nf; j++) printf " %s |", F[j]
     printf "\n|---|"
     for (j = 1; j <= nf; j++) printf "---:|"

@@ -2,9 +2,12 @@
  * parsing, for bench/bench.lua's "tables" mode. prepare() parses a report
  * once with the C core; build() then runs only the binding's table
  * building (tl_push_report_parsed, the code parse_report runs after
- * parsing, FFI detail builder included under LuaJIT) on those views. Its speed bounds what parse_report can reach under a given
- * Lua with any parser: Lua's string interning, table inserts, allocator
- * and collector. Built by bench/bench.mk only, with the binding's sources. */
+ * parsing, FFI detail builder included under LuaJIT) on those views: Lua's
+ * string interning, table inserts, allocator and collector. Under Lua 5.4
+ * that bounds what parse_report can reach with any parser; LuaJIT's FFI
+ * builder runs as fast inside parse_report, which hands it views still in
+ * the CPU cache (bench/README.md). Built by bench/bench.mk only, with the
+ * binding's sources. */
 #include "binding.h"
 
 #include <lauxlib.h>
