@@ -20,7 +20,8 @@ FUZZ_LUA     ?= lua5.4
 
 FUZZ_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g \
              -fno-omit-frame-pointer $(WARN) -Icore/include -Icore/src $(DEP_CFLAGS) \
-             -DTRPT_WHOLE_INFLATE_MIN=0 # every .gz input tries libdeflate, then zlib
+             -DTRPT_WHOLE_INFLATE_MIN=0 -DTRPT_FUZZ_SPLIT # .gz: inflate.c (odd lengths)
+# or libdeflate, then zlib
 FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_LUA_CFLAGS := $(call lua_cflags,$(FUZZ_LUA)) -Ilua/src
 FUZZ_LUA_LIBS   := $(shell $(PKG) --libs $(FUZZ_LUA) 2>/dev/null || echo -l$(FUZZ_LUA)) -lm

@@ -3,11 +3,14 @@
  * successful inflate must respect max_decompressed and give exactly what
  * zlib's own gzip decoding gives (gzip.c reads the RFC 1952 header and
  * trailer itself and checks the CRC with crc32.c; zlib only inflates), and
- * parsing the gzip must agree with parsing what it inflates to. The ctx (and its cached
+ * parsing the gzip must agree with parsing what it inflates to. inflate.c
+ * (small members; odd-length inputs in this build) is also checked on its
+ * own: the raw input as deflate data against zlib's raw inflate. The ctx (and its cached
  * inflater) is reused across calls, as callers do; the first call reads a
  * copy that is freed before the next call, so any state that still points
  * into an earlier input shows up as a use after free. */
 #include "common.h"
+#include "inflate.h"
 
 #include <zlib.h>
 
@@ -55,8 +58,43 @@ static int zlib_gunzip(const uint8_t *data, size_t size, size_t cap, uint8_t **o
     return res;
 }
 
+/* inflate.c against zlib on the input as raw deflate data: where zlib
+ * decodes n bytes, inflate.c either gives the same bytes and input length
+ * or leaves it to zlib, and refuses n - 1 and n + 1; where zlib fails after
+ * n bytes, inflate.c refuses n. */
+static void check_inflate(const uint8_t *data, size_t size)
+{
+    enum { CAP = 1 << 16 };
+    static uint8_t want[CAP + 1], got[CAP + 1];
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return;
+    z.next_in = (Bytef *)(uintptr_t)data;
+    z.avail_in = (uInt)size;
+    z.next_out = want;
+    z.avail_out = CAP + 1;
+    int zr = inflate(&z, Z_FINISH);
+    size_t n = CAP + 1 - z.avail_out, zused = size - z.avail_in, used = 0;
+    inflateEnd(&z);
+    if (n > CAP) return;
+    if (zr == Z_STREAM_END) {
+        if (trpt__inflate_small(data, size, got, n, &used))
+            FUZZ_CHECK(used == zused && memcmp(got, want, n) == 0,
+                       "inflate.c: %zu bytes differ from zlib's (input %zu/%zu)", n, used, zused);
+        FUZZ_CHECK(!trpt__inflate_small(data, size, got, n + 1, &used),
+                   "inflate.c took %zu bytes for %zu", n + 1, n);
+        if (n)
+            FUZZ_CHECK(!trpt__inflate_small(data, size, got, n - 1, &used),
+                       "inflate.c took %zu bytes for %zu", n - 1, n);
+    } else {
+        FUZZ_CHECK(!trpt__inflate_small(data, size, got, n, &used),
+                   "inflate.c decodes what zlib rejects (%d after %zu bytes)", zr, n);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_inflate(data, size);
     trpt_limits lim;
     fuzz_limits(&lim);
     trpt_ctx *ctx = trpt_ctx_new(NULL, NULL, &lim);
