@@ -191,12 +191,20 @@ int trpt__fail(trpt_error *err, int code, size_t offset, const char *rfc, const 
 void *trpt__vec_push(trpt_ctx *ctx, trpt_vec *v)
 {
     if (v->len == v->cap) {
+        if (!v->data && v->inl_cap) {
+            v->data = v->inl;
+            v->cap = v->inl_cap;
+            return v->data + v->elem * v->len++;
+        }
         /* The first array takes about 256 bytes whatever the element size
          * (8 policy results were 1 KiB, more than a small report). */
         size_t ncap = v->cap ? v->cap * 2 : (v->elem < 128 ? 256 / v->elem : 2);
         if (ncap > SIZE_MAX / v->elem) return NULL;
-        char *d = trpt__mem(ctx, v->data, v->cap * v->elem, ncap * v->elem);
+        int inl = v->data && v->data == v->inl;
+        char *d = trpt__mem(ctx, inl ? NULL : v->data, inl ? 0 : v->cap * v->elem,
+                            ncap * v->elem);
         if (!d) return NULL;
+        if (inl) memcpy(d, v->data, v->len * v->elem);
         v->data = d;
         v->cap = ncap;
     }
@@ -205,7 +213,7 @@ void *trpt__vec_push(trpt_ctx *ctx, trpt_vec *v)
 
 void trpt__vec_free(trpt_ctx *ctx, trpt_vec *v)
 {
-    if (v->data) trpt__mem(ctx, v->data, v->cap * v->elem, 0);
+    if (v->data && v->data != v->inl) trpt__mem(ctx, v->data, v->cap * v->elem, 0);
     v->data = NULL;
     v->len = v->cap = 0;
 }

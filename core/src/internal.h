@@ -70,11 +70,15 @@ static inline int trpt__nomem(trpt_error *err)
 }
 
 /* Growable array in the ctx allocator (not the arena): for building lists
- * whose final size is unknown; trpt__vec_finish copies into the arena. */
+ * whose final size is unknown; trpt__vec_finish copies into the arena. An
+ * optional first buffer (inl, inl_cap elements, the caller's: on its stack)
+ * is used before any allocation, so small inputs need no heap for it. */
 typedef struct trpt_vec {
     char *data;
     size_t len, cap;     /* in elements */
     size_t elem;
+    void *inl;
+    size_t inl_cap;
 } trpt_vec;
 
 TRPT_HIDDEN void *trpt__vec_push(trpt_ctx *ctx, trpt_vec *v);

@@ -8,6 +8,7 @@
 #include "hostname.h"
 #include "json.h"
 
+#include <stddef.h>
 #include <stdio.h>
 
 typedef struct rp {
@@ -22,6 +23,15 @@ typedef struct rp {
     trpt_vec extra;      /* trpt_kv, used as a stack by nested objects */
     size_t total_failures;
     size_t arena0;       /* arena bytes in use before parsing (reserve_ahead) */
+    /* First buffers of the scratch arrays (parse_json's frame): a small
+     * report needs no heap for them (each took a 256-byte allocation, a
+     * third of an 810-byte report's peak memory). Keep them last (memset). */
+    trpt_warning warnings_inl[8];
+    trpt_policy_result pols_inl[4];
+    trpt_failure fails_inl[4];
+    trpt_str strs_inl[16];
+    trpt_kv extra_inl[8];
+    trpt_str keys_inl[16];
 } rp;
 
 #define J (&r->j)
@@ -33,6 +43,8 @@ typedef struct rp {
  * blocks of similar size, one was freed and re-faulted on every call). */
 #define RESERVE_MAX ((size_t)32 << 20)
 #define RESERVE_GZ_INLINE ((size_t)16 << 20)
+
+static void reserve_ahead(rp *r, size_t now);
 
 /* ------------------------------------------------------------ warnings */
 
@@ -64,6 +76,8 @@ static int warn(rp *r, const char *code, const char *rfc, const char *last, cons
     if (r->strict)
         return trpt__json_fail(J, TRPT_E_STRICT, rfc, last, "%s [%s]", msg, code);
     trpt__json_path(J, last, path, sizeof path);
+    if (r->warnings.len < r->max_warnings)
+        reserve_ahead(r, strlen(path) + strlen(msg) + 2 + 32); /* two strings, aligned */
     if (push_warning(J->ctx, &r->warnings, r->max_warnings, &r->r->nwarnings_dropped, code, path,
                      rfc, msg))
         return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
@@ -228,6 +242,7 @@ static int extra_finish(rp *r, size_t from, const trpt_kv **out, size_t *n)
         if (rc) return rc;
         kv = (trpt_kv *)(void *)r->extra.data + from;
     }
+    reserve_ahead(r, cnt * sizeof(trpt_kv));
     trpt_kv *dst = trpt_ctx_alloc(J->ctx, cnt * sizeof *dst);
     if (!dst) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
     memcpy(dst, kv, cnt * sizeof *dst);
@@ -544,6 +559,7 @@ static int string_list(rp *r, int kind, const trpt_str **out, size_t *n, unsigne
     *n = r->strs.len;
     *out = NULL;
     if (r->strs.len) {
+        reserve_ahead(r, r->strs.len * sizeof(trpt_str));
         trpt_str *dst = trpt_ctx_alloc(J->ctx, r->strs.len * sizeof *dst);
         if (!dst) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
         memcpy(dst, r->strs.data, r->strs.len * sizeof *dst);
@@ -671,7 +687,7 @@ static int parse_failure(rp *r, trpt_failure *f)
  * outweigh their JSON (short failure details); on a report with several
  * policies this sizes the rest in one go. A failed reservation is left to
  * the allocation that follows to report. */
-#define POLICY_ROOM 512
+#define POLICY_ROOM 256
 
 static void reserve_ahead(rp *r, size_t now)
 {
@@ -1033,7 +1049,7 @@ static void rp_free(rp *r)
 }
 
 /* Arena bytes to reserve for the results of a report of len input bytes:
- * 3/4 of the JSON (the view structs take 0.4-1x on typical reports;
+ * 3/4 of the JSON, 1/2 for gzip (the view structs take 0.4-1x on typical reports;
  * reserve_ahead sizes what more they need), whose length for gzip input is
  * the ISIZE trailer clamped as trpt_gunzip clamps it, so a lying trailer
  * reserves no more than the limits let through; plus the decompressed
@@ -1054,9 +1070,52 @@ static size_t report_estimate(const trpt_ctx *ctx, const char *buf, size_t len, 
     }
     if (gz && json > RESERVE_GZ_INLINE) return 0; /* reserved after inflating */
     if (json > RESERVE_MAX) return RESERVE_MAX;
-    size_t est = json / 4 * 3 + 128;
-    if (gz) est += json + 32; /* buffer + NUL, aligned */
+    /* A .gz report's block holds the 1x buffer too: there the first
+     * reservation is the views' usual minimum, so that a small report stays
+     * under 2x, and reserve_ahead sizes what more a report of heavier views
+     * turns out to need. */
+    size_t est = (gz ? json / 2 : json / 4 * 3) + 128;
+    if (gz) est += json + 16; /* buffer + NUL, aligned */
     return est;
+}
+
+/* The parse proper, in a frame of its own (3.8 KiB with the scratch
+ * arrays' first buffers), so that it and inflate.c's (3.8 KiB) are never
+ * on the stack together. */
+static __attribute__((noinline)) int parse_json(trpt_ctx *ctx, const char *buf, size_t len,
+                                                const trpt_parse_opts *opts, trpt_report *out,
+                                                trpt_error *err)
+{
+    rp r;
+    /* Everything but the inline buffers, which need no clearing. */
+    memset(&r, 0, offsetof(rp, warnings_inl));
+    r.r = out;
+    r.strict = opts && opts->strict;
+    r.max_warnings = ctx->limits.max_warnings;
+#define SCRATCH(v, a) (v.elem = sizeof a[0], v.inl = a, v.inl_cap = sizeof a / sizeof a[0])
+    SCRATCH(r.warnings, r.warnings_inl);
+    SCRATCH(r.pols, r.pols_inl);
+    SCRATCH(r.fails, r.fails_inl);
+    SCRATCH(r.strs, r.strs_inl);
+    SCRATCH(r.extra, r.extra_inl);
+    r.arena0 = ctx->bytes - (size_t)(ctx->end - ctx->cur);
+    trpt__json_init(&r.j, ctx, buf, len, err);
+    SCRATCH(r.j.keys, r.keys_inl);
+#undef SCRATCH
+    int rc = parse_top(&r);
+    if (!rc) {
+        /* The policy and warning arrays are copied into the arena last. */
+        reserve_ahead(&r, r.pols.len * r.pols.elem + r.warnings.len * r.warnings.elem + 32);
+        out->npolicies = r.pols.len;
+        out->policies = trpt__vec_finish(ctx, &r.pols);
+        out->nwarnings = r.warnings.len;
+        out->warnings = trpt__vec_finish(ctx, &r.warnings);
+        if ((out->npolicies && !out->policies) || (out->nwarnings && !out->warnings))
+            rc = trpt__nomem(err);
+    }
+    rp_free(&r);
+    if (rc) memset(out, 0, sizeof *out);
+    return rc;
 }
 
 int trpt_parse_report(trpt_ctx *ctx, const void *data, size_t len, const trpt_parse_opts *opts,
@@ -1090,30 +1149,5 @@ int trpt_parse_report(trpt_ctx *ctx, const void *data, size_t len, const trpt_pa
         if (after && trpt__ctx_reserve(ctx, report_estimate(ctx, buf, len, 0)))
             return trpt__nomem(err);
     }
-    rp r = {
-        .r = out,
-        .strict = opts && opts->strict,
-        .max_warnings = ctx->limits.max_warnings,
-        .warnings = { .elem = sizeof(trpt_warning) },
-        .pols = { .elem = sizeof(trpt_policy_result) },
-        .fails = { .elem = sizeof(trpt_failure) },
-        .strs = { .elem = sizeof(trpt_str) },
-        .extra = { .elem = sizeof(trpt_kv) },
-    };
-    r.arena0 = ctx->bytes - (size_t)(ctx->end - ctx->cur);
-    trpt__json_init(&r.j, ctx, buf, len, err);
-    int rc = parse_top(&r);
-    if (!rc) {
-        /* The policy and warning arrays are copied into the arena last. */
-        reserve_ahead(&r, r.pols.len * r.pols.elem + r.warnings.len * r.warnings.elem + 32);
-        out->npolicies = r.pols.len;
-        out->policies = trpt__vec_finish(ctx, &r.pols);
-        out->nwarnings = r.warnings.len;
-        out->warnings = trpt__vec_finish(ctx, &r.warnings);
-        if ((out->npolicies && !out->policies) || (out->nwarnings && !out->warnings))
-            rc = trpt__nomem(err);
-    }
-    rp_free(&r);
-    if (rc) memset(out, 0, sizeof *out);
-    return rc;
+    return parse_json(ctx, buf, len, opts, out, err);
 }
