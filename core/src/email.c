@@ -4,11 +4,6 @@
 #include "mime.h"
 #include "report_internal.h"
 
-static int is_alnum(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 /* Domain names compare case-insensitively, ignoring one trailing dot. */
@@ -26,8 +21,8 @@ static int loose_eq(trpt_str a, trpt_str b)
 {
     size_t i = 0, j = 0;
     for (;;) {
-        while (i < a.len && !is_alnum(a.ptr[i])) i++;
-        while (j < b.len && !is_alnum(b.ptr[j])) j++;
+        while (i < a.len && !trpt__is_alnum((unsigned char)a.ptr[i])) i++;
+        while (j < b.len && !trpt__is_alnum((unsigned char)b.ptr[j])) j++;
         if (i == a.len || j == b.len) return i == a.len && j == b.len;
         if (trpt__lower((unsigned char)a.ptr[i]) != trpt__lower((unsigned char)b.ptr[j])) return 0;
         i++, j++;

@@ -11,11 +11,6 @@
 #define MAX_UNIQUE_ID 64
 #define MAX_HEADER_VALUE 900 /* keeps every line under RFC 5322's 998 */
 
-static int is_alnum(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 /* The domain argument, or the policy-domain every policy shares. */
 static int pick_domain(const trpt_builder *b, const char *given, const char *what, trpt_str *out,
                        const char *rfc, trpt_error *err)
@@ -50,7 +45,7 @@ static int render_filename(const trpt_builder *b, const char *submitter, const c
     if (unique_id) {
         size_t n = strlen(unique_id);
         int good = n > 0 && n <= MAX_UNIQUE_ID;
-        for (size_t i = 0; good && i < n; i++) good = is_alnum((unsigned char)unique_id[i]);
+        for (size_t i = 0; good && i < n; i++) good = trpt__is_alnum((unsigned char)unique_id[i]);
         if (!good)
             return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_FILENAME, "unique_id",
                               "unique-id must be 1 to %d letters or digits", MAX_UNIQUE_ID);
@@ -109,7 +104,7 @@ static int boundary_ok(const char *s)
     if (n == 0 || n > 70) return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (!is_alnum(c) && !strchr("'()+_,-./:=?", c)) return 0;
+        if (!trpt__is_alnum(c) && !strchr("'()+_,-./:=?", c)) return 0;
     }
     return 1;
 }
@@ -253,7 +248,7 @@ static int render_email(trpt_builder *b, const trpt_email_opts *o, bld_buf *m, t
         /* <report-id@submitter>, the report-id reduced to atext so it stays a msg-id */
         for (size_t i = 0; !bad && i < rid.len; i++) {
             char ch = rid.ptr[i];
-            if (!is_alnum((unsigned char)ch) && !strchr("!#$%&'*+-/=?^_`{|}~.", ch)) ch = '-';
+            if (!trpt__is_alnum((unsigned char)ch) && !strchr("!#$%&'*+-/=?^_`{|}~.", ch)) ch = '-';
             bad = trpt__buf_add(c, m, &ch, 1);
         }
         bad = bad || add(c, m, "@") || add_str(c, m, sub);

@@ -69,6 +69,11 @@ static inline int trpt__nomem(trpt_error *err)
     return trpt__fail(err, TRPT_E_NOMEM, TRPT_NO_OFFSET, NULL, NULL, "out of memory");
 }
 
+/* ASCII character classes (locale-free, unlike <ctype.h>); c as unsigned char. */
+static inline int trpt__is_alpha(int c) { return (c | 32) >= 'a' && (c | 32) <= 'z'; }
+static inline int trpt__is_digit(int c) { return c >= '0' && c <= '9'; }
+static inline int trpt__is_alnum(int c) { return trpt__is_alpha(c) || trpt__is_digit(c); }
+
 /* Growable array in the ctx allocator (not the arena): for building lists
  * whose final size is unknown; trpt__vec_finish copies into the arena. An
  * optional first buffer (inl, inl_cap elements, the caller's: on its stack)

@@ -46,9 +46,6 @@ TRPT_HIDDEN int trpt__tv_ext_value(const trpt_tv_field *f, const char *rfc, trpt
  * Rejects overlongs, surrogates and code points past U+10FFFF. */
 TRPT_HIDDEN size_t trpt__utf8_prefix(const unsigned char *s, size_t n);
 
-static inline int trpt__is_alpha(int c) { return (c | 32) >= 'a' && (c | 32) <= 'z'; }
-static inline int trpt__is_digit(int c) { return c >= '0' && c <= '9'; }
-static inline int trpt__is_alnum(int c) { return trpt__is_alpha(c) || trpt__is_digit(c); }
 static inline int trpt__is_wsp(int c) { return c == ' ' || c == '\t'; }
 
 #endif
