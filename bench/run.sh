@@ -9,7 +9,8 @@
 # rows/s for add and each query under every Lua (one run each, ~10 s).
 # Env: BUILD, LUAS, TLSRPT_SHARED (default ../shared), BENCH_RUNS (default 1),
 #      BENCH_PEERS (default "python rust floor-inflate"),
-#      BENCH_COLLECTION_ROWS (default 1000000; 0 skips that table).
+#      BENCH_COLLECTION_ROWS (default 1000000; 0 skips that table),
+#      BENCH_DISTINCT (default 1; 0 skips the distinct-reports table).
 set -u
 BUILD=${BUILD:-build}
 LUAS=${LUAS:-lua5.4 luajit}
@@ -135,6 +136,69 @@ END {
     printf "\n%d target(s) missed\n", fails
 }' "$res"
 status=$?
+
+# Not a target: parse_report over distinct reports in turn (bench/distinct.lua,
+# bench/distinct.py with the python peer's own parse_report). Parsing one file
+# again and again lets Lua find the last round's strings still interned; a
+# host gets different reports, and there Lua pays for every new string.
+DISTINCT=${BENCH_DISTINCT:-1}
+PEER_PY="$SHARED/bench/peers/python/peer.py"
+if [ "$DISTINCT" != 0 ] && [ -f "$PEER_PY" ]; then
+    echo "bench: distinct reports" >&2
+    dres=$(mktemp "${TMPDIR:-/tmp}/tlsrpt-distinct.XXXXXX")
+    trap 'rm -rf "$data" "$res" "$dres"' EXIT
+    # medium: 8 reports like medium.json, large: 4 like large.json (other seeds)
+    for spec in "medium 20 50 21 22 23 24 25 26 27 28" "large 100 1000 11 12 13 14"; do
+        set -- $spec
+        size=$1 npol=$2 nfd=$3; shift 3
+        set_files=
+        for seed in "$@"; do
+            python3 "$SHARED/bench/gen_report.py" "$npol" "$nfd" "$seed" > "$data/$size-$seed.json"
+            set_files="$set_files $data/$size-$seed.json"
+        done
+        [ "$size" = medium ] && rounds=64 || rounds=2
+        r=0
+        while [ "$r" -lt "$RUNS" ]; do
+            r=$((r + 1))
+            for lv in $LUAS; do
+                env LUA_PATH="lua/?.lua;lua/?/init.lua;;" \
+                    LUA_CPATH="$BUILD/$lv/?.so;$BUILD/bench/$lv/?.so;;" \
+                    "$lv" bench/distinct.lua "$rounds" $set_files 2>/dev/null | sed "s/^/$size /"
+            done
+            python3 bench/distinct.py "$PEER_PY" "$rounds" $set_files 2>/dev/null | sed "s/^/$size /"
+        done
+        rm -f $set_files
+    done > "$dres"
+    awk -v luas="$LUAS" '
+    function median(key,   n, i, j, t, v) {
+        n = cnt[key]; if (!n) return ""
+        for (i = 1; i <= n; i++) v[i] = val[key, i]
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+        return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
+    { for (i = 3; i <= NF; i++) { split($i, a, "="); if (a[1] == "mb_per_s") mb = a[2] + 0; if (a[1] == "checksum") cs = a[2] }
+      key = $2 SUBSEP $1; cnt[key]++; val[key, cnt[key]] = mb
+      if (($1 in sum) && sum[$1] != cs) bad[$1] = 1; sum[$1] = cs }
+    END {
+        nl = split(luas, L, " ")
+        printf "\nNot a target: distinct reports in turn (8 medium-sized, 4 large-sized; MB/s, and / python)\n\n"
+        printf "| contender | medium x8 | large x4 |\n|---|---:|---:|\n"
+        split("medium large", S, " ")
+        for (i = 1; i <= nl; i++) {
+            printf "| tlsrpt-%s |", L[i]
+            for (k = 1; k <= 2; k++) {
+                m = median("tlsrpt-" L[i] SUBSEP S[k]); p = median("python" SUBSEP S[k])
+                if (m == "") printf " - |"; else if (p == "") printf " %.0f |", m
+                else printf " %.0f (%.2fx) |", m, m / p
+            }
+            printf "\n"
+        }
+        printf "| python |"
+        for (k = 1; k <= 2; k++) { p = median("python" SUBSEP S[k]); if (p == "") printf " - |"; else printf " %.0f |", p }
+        printf "\n"
+        for (k = 1; k <= 2; k++) if (bad[S[k]]) printf "checksums differ on the %s set\n", S[k]
+    }' "$dres"
+fi
 
 # tlsrpt.collection: "<interp> <phase> <seconds> s  (<detail>)" per phase;
 # the interpreter name is two words ("Lua 5.4", "LuaJIT 2.1.0-beta3").
