@@ -147,27 +147,34 @@ if [ "$DISTINCT" != 0 ] && [ -f "$PEER_PY" ]; then
     echo "bench: distinct reports" >&2
     dres=$(mktemp "${TMPDIR:-/tmp}/tlsrpt-distinct.XXXXXX")
     trap 'rm -rf "$data" "$res" "$dres"' EXIT
-    # medium: 8 reports like medium.json, large: 4 like large.json (other seeds)
+    # medium: 8 reports like medium.json, large: 4 like large.json (other
+    # seeds), each plain and gzipped
     for spec in "medium 20 50 21 22 23 24 25 26 27 28" "large 100 1000 11 12 13 14"; do
         set -- $spec
         size=$1 npol=$2 nfd=$3; shift 3
         set_files=
         for seed in "$@"; do
             python3 "$SHARED/bench/gen_report.py" "$npol" "$nfd" "$seed" > "$data/$size-$seed.json"
+            gzip -6 -n -k "$data/$size-$seed.json"
             set_files="$set_files $data/$size-$seed.json"
         done
         [ "$size" = medium ] && rounds=64 || rounds=2
-        r=0
-        while [ "$r" -lt "$RUNS" ]; do
-            r=$((r + 1))
-            for lv in $LUAS; do
-                env LUA_PATH="lua/?.lua;lua/?/init.lua;;" \
-                    LUA_CPATH="$BUILD/$lv/?.so;$BUILD/bench/$lv/?.so;;" \
-                    "$lv" bench/distinct.lua "$rounds" $set_files 2>/dev/null | sed "s/^/$size /"
+        for ext in "" .gz; do
+            files_x=$(for f in $set_files; do printf '%s%s ' "$f" "$ext"; done)
+            r=0
+            while [ "$r" -lt "$RUNS" ]; do
+                r=$((r + 1))
+                for lv in $LUAS; do
+                    env LUA_PATH="lua/?.lua;lua/?/init.lua;;" \
+                        LUA_CPATH="$BUILD/$lv/?.so;$BUILD/bench/$lv/?.so;;" \
+                        "$lv" bench/distinct.lua "$rounds" $files_x 2>/dev/null |
+                        sed "s/^/$size$ext /"
+                done
+                python3 bench/distinct.py "$PEER_PY" "$rounds" $files_x 2>/dev/null |
+                    sed "s/^/$size$ext /"
             done
-            python3 bench/distinct.py "$PEER_PY" "$rounds" $set_files 2>/dev/null | sed "s/^/$size /"
         done
-        rm -f $set_files
+        for f in $set_files; do rm -f "$f" "$f.gz"; done
     done > "$dres"
     awk -v luas="$LUAS" '
     function median(key,   n, i, j, t, v) {
@@ -182,11 +189,11 @@ if [ "$DISTINCT" != 0 ] && [ -f "$PEER_PY" ]; then
     END {
         nl = split(luas, L, " ")
         printf "\nNot a target: distinct reports in turn (8 medium-sized, 4 large-sized; MB/s, and / python)\n\n"
-        printf "| contender | medium x8 | large x4 |\n|---|---:|---:|\n"
-        split("medium large", S, " ")
+        ns = split("medium medium.gz large large.gz", S, " ")
+        printf "| contender | medium x8 | medium.gz x8 | large x4 | large.gz x4 |\n|---|---:|---:|---:|---:|\n"
         for (i = 1; i <= nl; i++) {
             printf "| tlsrpt-%s |", L[i]
-            for (k = 1; k <= 2; k++) {
+            for (k = 1; k <= ns; k++) {
                 m = median("tlsrpt-" L[i] SUBSEP S[k]); p = median("python" SUBSEP S[k])
                 if (m == "") printf " - |"; else if (p == "") printf " %.0f |", m
                 else printf " %.0f (%.2fx) |", m, m / p
@@ -194,9 +201,9 @@ if [ "$DISTINCT" != 0 ] && [ -f "$PEER_PY" ]; then
             printf "\n"
         }
         printf "| python |"
-        for (k = 1; k <= 2; k++) { p = median("python" SUBSEP S[k]); if (p == "") printf " - |"; else printf " %.0f |", p }
+        for (k = 1; k <= ns; k++) { p = median("python" SUBSEP S[k]); if (p == "") printf " - |"; else printf " %.0f |", p }
         printf "\n"
-        for (k = 1; k <= 2; k++) if (bad[S[k]]) printf "checksums differ on the %s set\n", S[k]
+        for (k = 1; k <= ns; k++) if (bad[S[k]]) printf "checksums differ on the %s set\n", S[k]
     }' "$dres"
 fi
 

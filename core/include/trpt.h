@@ -307,9 +307,11 @@ TRPT_API int trpt_parse_report(trpt_ctx *ctx, const void *data, size_t len,
                                const trpt_parse_opts *opts, trpt_report *out, trpt_error *err);
 
 /* Inflates a gzip member (all members, concatenated) under the ctx limits
- * (max_decompressed, max_ratio); the output lives in the ctx. zlib does it,
- * or libdeflate where built in for one member of 64 KiB or more whose
- * trailer gives its size; both give the same output and errors. */
+ * (max_decompressed, max_ratio); the output lives in the ctx. One member
+ * whose trailer gives its size decodes in one call: under 64 KiB with the
+ * library's own decoder (no heap state), from 64 KiB with libdeflate where
+ * built in; anything else, and every error, with zlib (its inflater then
+ * cached in the ctx). All give the same output and errors. */
 TRPT_API int trpt_gunzip(trpt_ctx *ctx, const void *data, size_t len, trpt_str *out, trpt_error *err);
 
 /* --------------------------------- report e-mail (RFC 8460 §5.3) */
