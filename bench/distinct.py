@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The python peer's parse_report (../shared/bench/peers/python/peer.py,
 imported as it is) over several different reports in turn: the
-counterpart of distinct.lua.
+counterpart of `bench.lua --distinct`.
 
 usage: distinct.py PEER_PY ROUNDS FILE...
 prints: python distinct reports_per_s=<x> mb_per_s=<y> checksum=<z>

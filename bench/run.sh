@@ -137,7 +137,7 @@ END {
 }' "$res"
 status=$?
 
-# Not a target: parse_report over distinct reports in turn (bench/distinct.lua,
+# Not a target: parse_report over distinct reports in turn (bench.lua --distinct,
 # bench/distinct.py with the python peer's own parse_report). Parsing one file
 # again and again lets Lua find the last round's strings still interned; a
 # host gets different reports, and there Lua pays for every new string.
@@ -167,7 +167,7 @@ if [ "$DISTINCT" != 0 ] && [ -f "$PEER_PY" ]; then
                 for lv in $LUAS; do
                     env LUA_PATH="lua/?.lua;lua/?/init.lua;;" \
                         LUA_CPATH="$BUILD/$lv/?.so;$BUILD/bench/$lv/?.so;;" \
-                        "$lv" bench/distinct.lua "$rounds" $files_x 2>/dev/null |
+                        "$lv" bench/bench.lua --distinct "$rounds" $files_x 2>/dev/null |
                         sed "s/^/$size$ext /"
                 done
                 python3 bench/distinct.py "$PEER_PY" "$rounds" $files_x 2>/dev/null |

@@ -29,22 +29,6 @@ static long zlib_raw(const unsigned char *in, size_t n, unsigned char *out, size
     return got;
 }
 
-static size_t zlib_deflate(const unsigned char *in, size_t n, unsigned char *out, size_t cap,
-                           int level, int strategy)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    deflateInit2(&z, level, Z_DEFLATED, -MAX_WBITS, 8, strategy);
-    z.next_in = (Bytef *)(uintptr_t)in;
-    z.avail_in = (uInt)n;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    deflate(&z, Z_FINISH);
-    size_t o = z.total_out;
-    deflateEnd(&z);
-    return o;
-}
-
 static uint32_t rnd_state = 2463534242u;
 static uint32_t rnd(void)
 {
@@ -81,7 +65,7 @@ static void test_against_zlib(void)
         size_t n = it < 1000 ? rnd() % 3000 : rnd() % cap;
         fill(src, n, it % 4);
         int level = it % 10, strategy = strategies[(it / 10) % 5];
-        size_t cn = zlib_deflate(src, n, comp, 2 * cap + 1024, level, strategy);
+        size_t cn = tu_deflate(src, n, comp, 2 * cap + 1024, level, -MAX_WBITS, strategy);
         size_t used = 0;
         if (trpt__inflate_small(comp, cn, out, n, &used) && used == cn &&
             memcmp(out, src, n) == 0)

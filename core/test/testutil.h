@@ -1,6 +1,6 @@
 /* Helpers shared by the C tests that need the library's types: a counting
  * allocator that can inject failures, a driver for allocation-failure
- * loops, a line iterator, a gzip compressor, and the checks every
+ * loops, a line iterator, gzip and raw deflate compressors, and the checks every
  * shared-vector loop makes.
  * Include after tap.h, trpt.h and vectors.h. Everything is static and
  * marked unused so a test that takes only part of it compiles quietly. */
@@ -16,13 +16,15 @@
 
 #define TU_UNUSED __attribute__((unused))
 
-/* gzip of in[0..n) into out (cap bytes; compressBound(n) + 64 is enough),
- * as a sender would make it; returns the compressed length. */
-static TU_UNUSED size_t tu_gzip(const void *in, size_t n, unsigned char *out, size_t cap)
+/* zlib's deflate of in[0..n) into out (cap bytes; compressBound(n) + 64 is
+ * enough) with the given level, windowBits (16 + 15: gzip, -15: raw) and
+ * strategy; returns the compressed length. */
+static TU_UNUSED size_t tu_deflate(const void *in, size_t n, unsigned char *out, size_t cap,
+                                   int level, int wbits, int strategy)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
-    deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+    deflateInit2(&z, level, Z_DEFLATED, wbits, 8, strategy);
     z.next_in = (Bytef *)(uintptr_t)in;
     z.avail_in = (uInt)n;
     z.next_out = out;
@@ -31,6 +33,12 @@ static TU_UNUSED size_t tu_gzip(const void *in, size_t n, unsigned char *out, si
     size_t o = z.total_out;
     deflateEnd(&z);
     return o;
+}
+
+/* gzip of in[0..n) into out, as a sender would make it. */
+static TU_UNUSED size_t tu_gzip(const void *in, size_t n, unsigned char *out, size_t cap)
+{
+    return tu_deflate(in, n, out, cap, 9, 16 + MAX_WBITS, Z_DEFAULT_STRATEGY);
 }
 
 /* ------------------------------------------------ counting allocator */
