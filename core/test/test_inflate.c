@@ -280,7 +280,7 @@ static void test_hand_made(void)
     ok(zlib_raw(v.b, v.n, outb, sizeof outb) == 4 && memcmp(outb, "xxxx", 4) == 0,
        "single one-bit distance code: zlib decodes it");
     ok(!trpt__inflate_small(v.b, v.n, outb, 4, &used), "inflate.c leaves it to zlib");
-    unsigned char gzm[64] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+    unsigned char gzm[10 + sizeof v.b + 8] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
     size_t gn = 10;
     memcpy(gzm + gn, v.b, v.n);
     gn += v.n;
