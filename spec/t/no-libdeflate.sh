@@ -1,7 +1,7 @@
 #!/bin/sh
 # Where libdeflate is installed, the normal build decodes big .gz members
 # with it (core/src/gzip.c); this suite builds the core once more without
-# it (LIBDEFLATE=0) and runs the gzip and report C tests there, so the
+# it (LIBDEFLATE=0) and runs the gzip, inflate and report C tests there, so the
 # zlib-only build a user without libdeflate gets stays tested. Prints TAP.
 # Env: BUILD (output under $BUILD-nolibdeflate).
 set -u
@@ -14,7 +14,8 @@ if ! pkg-config --exists libdeflate 2>/dev/null; then
     echo "1..1"
     exit 0
 fi
-if ! make -s BUILD="$OUT" LIBDEFLATE=0 "$OUT/test/test_gzip" "$OUT/test/test_report" > "$OUT/build.log" 2>&1; then
+if ! make -s BUILD="$OUT" LIBDEFLATE=0 "$OUT/test/test_gzip" "$OUT/test/test_inflate" \
+    "$OUT/test/test_report" > "$OUT/build.log" 2>&1; then
     echo "not ok 1 - build without libdeflate"
     sed 's/^/#   /' "$OUT/build.log" | tail -n 10
     echo "1..1"
@@ -27,7 +28,7 @@ if nm "$OUT/libtrpt.a" 2>/dev/null | grep -q libdeflate_; then
 fi
 # Each test's own TAP, renumbered into one plan; a test that dies fails.
 n=0
-for t in test_gzip test_report; do
+for t in test_gzip test_inflate test_report; do
     "$OUT/test/$t" > "$OUT/test.tap" 2>&1
     rc=$?
     while IFS= read -r line; do
