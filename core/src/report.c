@@ -686,7 +686,11 @@ static int parse_failure(rp *r, trpt_failure *f)
  * Doubling blocks would overshoot by up to 2x on reports whose view structs
  * outweigh their JSON (short failure details); on a report with several
  * policies this sizes the rest in one go. A failed reservation is left to
- * the allocation that follows to report. */
+ * the allocation that follows to report. The views, lists and warnings all
+ * come through here (an overflow in trpt_ctx_alloc would take a 4 KiB
+ * block); only decoded escaped strings, rare, do not. POLICY_ROOM is a
+ * policy's strings, lists and extras, guessed before it is parsed: 512
+ * made small reports take a second block. */
 #define POLICY_ROOM 256
 
 static void reserve_ahead(rp *r, size_t now)
