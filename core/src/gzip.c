@@ -125,23 +125,11 @@ static uint32_t le32(const unsigned char *p)
 #endif
 
 /* The whole input as one member of exactly isize bytes, decoded into buf
- * by inflate.c: 1 when it decoded and checked, 0 to take the other paths. */
-static int small_member(const unsigned char *in, size_t len, char *buf, size_t isize)
-{
-    const char *why;
-    int trunc;
-    size_t hlen = member_header(in, len, &why, &trunc);
-    if (!hlen || len - hlen < 8) return 0;
-    size_t body = len - hlen - 8, used;
-    return trpt__inflate_small(in + hlen, body, (unsigned char *)buf, isize, &used) &&
-           used == body && trpt__crc32(0, buf, isize) == le32(in + len - 8);
-}
-
-#ifdef TRPT_HAVE_LIBDEFLATE
-/* The whole input as one member of exactly isize bytes into buf: 1 when it
- * decoded and checked, 0 to take the zlib path, -1 out of memory. The
- * decompressor comes from libdeflate's own allocator (its 1.14 API has no
- * per-object one) and is kept in the ctx. */
+ * in one call: by inflate.c under 64 KiB, by libdeflate (where built in)
+ * from TRPT_WHOLE_INFLATE_MIN up. 1 when it decoded and checked (all the
+ * input used, exactly isize bytes, the CRC), 0 to take the zlib path, -1
+ * out of memory. libdeflate's decompressor comes from its own allocator
+ * (its 1.14 API has no per-object one) and is kept in the ctx. */
 static int whole_member(trpt_ctx *ctx, const unsigned char *in, size_t len, char *buf,
                         size_t isize)
 {
@@ -149,19 +137,30 @@ static int whole_member(trpt_ctx *ctx, const unsigned char *in, size_t len, char
     int trunc;
     size_t hlen = member_header(in, len, &why, &trunc);
     if (!hlen || len - hlen < 8) return 0;
-    struct libdeflate_decompressor *d = ctx->deflater;
-    if (!d) {
-        if (!(d = libdeflate_alloc_decompressor())) return -1;
-        ctx->deflater = d;
-        ctx->inflater_free = inflater_free;
-    }
-    size_t body = len - hlen - 8, used_in, used_out;
-    if (libdeflate_deflate_decompress_ex(d, in + hlen, body, buf, isize, &used_in, &used_out) !=
-        LIBDEFLATE_SUCCESS)
+    size_t body = len - hlen - 8, used = 0;
+    if (small_path(len, isize)) {
+        if (!trpt__inflate_small(in + hlen, body, (unsigned char *)buf, isize, &used)) return 0;
+    } else {
+#ifdef TRPT_HAVE_LIBDEFLATE
+        if (isize < TRPT_WHOLE_INFLATE_MIN) return 0;
+        struct libdeflate_decompressor *d = ctx->deflater;
+        if (!d) {
+            if (!(d = libdeflate_alloc_decompressor())) return -1;
+            ctx->deflater = d;
+            ctx->inflater_free = inflater_free;
+        }
+        size_t used_out;
+        if (libdeflate_deflate_decompress_ex(d, in + hlen, body, buf, isize, &used,
+                                             &used_out) != LIBDEFLATE_SUCCESS ||
+            used_out != isize)
+            return 0;
+#else
+        (void)ctx;
         return 0;
-    return used_in == body && used_out == isize && trpt__crc32(0, buf, isize) == le32(in + len - 8);
-}
 #endif
+    }
+    return used == body && trpt__crc32(0, buf, isize) == le32(in + len - 8);
+}
 
 int trpt_gunzip(trpt_ctx *ctx, const void *data, size_t len, trpt_str *out, trpt_error *err)
 {
@@ -204,14 +203,7 @@ int trpt_gunzip(trpt_ctx *ctx, const void *data, size_t len, trpt_str *out, trpt
     /* +1: the output is NUL-terminated for callers that like C strings. */
     char *buf = trpt_ctx_alloc(ctx, size + 1);
     if (!buf) return trpt__nomem(err);
-    if (small_path(len, isize) && isize <= cap && small_member(in, len, buf, isize)) {
-        buf[isize] = '\0';
-        out->ptr = buf;
-        out->len = isize;
-        return TRPT_OK;
-    }
-#ifdef TRPT_HAVE_LIBDEFLATE
-    if (isize >= TRPT_WHOLE_INFLATE_MIN && isize <= cap) { /* then size == isize */
+    if (isize <= cap) { /* then size == isize */
         int w = whole_member(ctx, in, len, buf, isize);
         if (w < 0)
             return trpt__nomem(err);
@@ -222,7 +214,6 @@ int trpt_gunzip(trpt_ctx *ctx, const void *data, size_t len, trpt_str *out, trpt
             return TRPT_OK;
         }
     }
-#endif
     z_stream *zs = get_inflater(ctx);
     if (!zs) return trpt__nomem(err);
     size_t have = 0, pos = 0; /* pos: where the current member starts */
