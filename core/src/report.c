@@ -46,6 +46,16 @@ typedef struct rp {
 
 static void reserve_ahead(rp *r, size_t now);
 
+/* A scratch array's n bytes copied into the arena (through reserve_ahead):
+ * the copy, or NULL out of memory. */
+static void *arena_copy(rp *r, const void *src, size_t n)
+{
+    reserve_ahead(r, n);
+    void *dst = trpt_ctx_alloc(J->ctx, n);
+    if (dst) memcpy(dst, src, n);
+    return dst;
+}
+
 /* ------------------------------------------------------------ warnings */
 
 static int push_warning(trpt_ctx *ctx, trpt_vec *v, size_t max, size_t *dropped,
@@ -242,10 +252,8 @@ static int extra_finish(rp *r, size_t from, const trpt_kv **out, size_t *n)
         if (rc) return rc;
         kv = (trpt_kv *)(void *)r->extra.data + from;
     }
-    reserve_ahead(r, cnt * sizeof(trpt_kv));
-    trpt_kv *dst = trpt_ctx_alloc(J->ctx, cnt * sizeof *dst);
+    const trpt_kv *dst = arena_copy(r, kv, cnt * sizeof *kv);
     if (!dst) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
-    memcpy(dst, kv, cnt * sizeof *dst);
     r->extra.len = from;
     *out = dst;
     *n = cnt;
@@ -559,11 +567,8 @@ static int string_list(rp *r, int kind, const trpt_str **out, size_t *n, unsigne
     *n = r->strs.len;
     *out = NULL;
     if (r->strs.len) {
-        reserve_ahead(r, r->strs.len * sizeof(trpt_str));
-        trpt_str *dst = trpt_ctx_alloc(J->ctx, r->strs.len * sizeof *dst);
-        if (!dst) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
-        memcpy(dst, r->strs.data, r->strs.len * sizeof *dst);
-        *out = dst;
+        if (!(*out = arena_copy(r, r->strs.data, r->strs.len * sizeof(trpt_str))))
+            return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
     }
     r->strs.len = 0;
     return TRPT_OK;
@@ -729,11 +734,8 @@ static int parse_failures(rp *r, trpt_policy_result *pr, int *is_array)
     }
     J->depth--;
     if (r->fails.len) {
-        reserve_ahead(r, r->fails.len * sizeof(trpt_failure));
-        trpt_failure *dst = trpt_ctx_alloc(J->ctx, r->fails.len * sizeof *dst);
-        if (!dst) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
-        memcpy(dst, r->fails.data, r->fails.len * sizeof *dst);
-        pr->failures = dst;
+        if (!(pr->failures = arena_copy(r, r->fails.data, r->fails.len * sizeof(trpt_failure))))
+            return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
         pr->nfailures = r->fails.len;
     }
     r->fails.len = 0;
