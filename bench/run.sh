@@ -44,6 +44,15 @@ cell() {
     fi
 }
 
+# median(key) of the values val[key, 1..cnt[key]], for both tables' awk.
+AWK_MEDIAN='
+function median(key,   n, i, j, t, v) {
+    n = cnt[key]; if (!n) return ""
+    for (i = 1; i <= n; i++) v[i] = val[key, i]
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}'
+
 labels="tlsrpt-c"
 for lv in $LUAS; do labels="$labels tlsrpt-$lv"; done
 for lv in $LUAS; do labels="$labels tlsrpt-$lv-tables"; done
@@ -66,13 +75,7 @@ for f in $files; do
     done
 done
 
-awk -v labels="$labels" -v files="$files" -v luas="$LUAS" '
-function median(key,   n, i, j, t, v) {
-    n = cnt[key]; if (!n) return ""
-    for (i = 1; i <= n; i++) v[i] = val[key, i]
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-    return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-}
+awk -v labels="$labels" -v files="$files" -v luas="$LUAS" "$AWK_MEDIAN"'
 function check(name, got, want, op,   ok) {
     if (got == "") { printf "| %s | n/a | %s %s | MISSING |\n", name, op, want; fails++; return }
     ok = (op == ">=") ? got >= want : got <= want
@@ -176,13 +179,7 @@ if [ "$DISTINCT" != 0 ] && [ -f "$PEER_PY" ]; then
         done
         for f in $set_files; do rm -f "$f" "$f.gz"; done
     done > "$dres"
-    awk -v luas="$LUAS" '
-    function median(key,   n, i, j, t, v) {
-        n = cnt[key]; if (!n) return ""
-        for (i = 1; i <= n; i++) v[i] = val[key, i]
-        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-        return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-    }
+    awk -v luas="$LUAS" "$AWK_MEDIAN"'
     { for (i = 3; i <= NF; i++) { split($i, a, "="); if (a[1] == "mb_per_s") mb = a[2] + 0; if (a[1] == "checksum") cs = a[2] }
       key = $2 SUBSEP $1; cnt[key]++; val[key, cnt[key]] = mb
       if (($1 in sum) && sum[$1] != cs) bad[$1] = 1; sum[$1] = cs }
