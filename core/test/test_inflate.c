@@ -295,31 +295,11 @@ static void test_hand_made(void)
     trpt_ctx_free(ctx);
 }
 
-/* A small member needs no inflater in the ctx: its heap is the ctx and
- * the arena (the bench's small.json.gz: 9.5 KB with zlib's state, 1.5 KB
- * now). */
-static void test_no_heap_state(void)
-{
-    static const char text[] = "{\"organization-name\":\"Example\",\"policies\":[]}";
-    unsigned char z[256];
-    size_t zl = tu_gzip(text, sizeof text - 1, z, sizeof z);
-    tu_alloc a = { -1, 0 };
-    trpt_ctx *ctx = trpt_ctx_new(tu_alloc_fn, &a, NULL);
-    trpt_str out;
-    trpt_error e;
-    is_int(trpt_gunzip(ctx, z, zl, &out, &e), TRPT_OK, "small member");
-    ok(out.len == sizeof text - 1 && memcmp(out.ptr, text, out.len) == 0, "round trip");
-    ok(ctx->inflater == NULL, "no zlib inflater set up");
-    ok(a.live < 1024, "%lld bytes of heap held (ctx and arena)", a.live);
-    trpt_ctx_free(ctx);
-}
-
 int main(void)
 {
     (void)tap_slurp;
     (void)tap_real_corpus;
     test_against_zlib();
     test_hand_made();
-    test_no_heap_state();
     return done_testing();
 }
