@@ -4,6 +4,7 @@
 #define TRPT_FUZZ_COMMON_H
 
 #include "trpt.h"
+#include "report_eq.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -252,24 +253,42 @@ static inline int fuzz_report_modes(const fuzz_report_entry *ep, const uint8_t *
         ep->touch(res2);
         FUZZ_CHECK(ep->report(res2)->nwarnings == 0, "strict parse with warnings");
     }
-    trpt_ctx_free(ctx);
+    /* ctx stays alive: res1, the lenient result, is compared below. */
 
     /* Count the allocations of a lenient parse, then fail one of them. */
     fuzz_oom oom = { 0, 0 };
-    if (!(ctx = trpt_ctx_new(fuzz_oom_alloc, &oom, &lim))) return 0;
-    ep->parse(ctx, data, size, &lo, res1, &e1);
-    trpt_ctx_free(ctx);
+    trpt_ctx *oc = trpt_ctx_new(fuzz_oom_alloc, &oom, &lim);
+    if (oc) {
+        ep->parse(oc, data, size, &lo, res2, &e2);
+        trpt_ctx_free(oc);
+    }
     unsigned long total = oom.count;
-    if (total < 2) return 0;
+    if (!oc || total < 2) {
+        trpt_ctx_free(ctx);
+        return 0;
+    }
     oom.count = 0;
     oom.fail_at = 2 + fuzz_hash(data, size) % (total - 1); /* 1 is the ctx itself */
-    if (!(ctx = trpt_ctx_new(fuzz_oom_alloc, &oom, &lim))) return 0;
-    int rc = ep->parse(ctx, data, size, &lo, res1, &e1);
-    if (rc != TRPT_OK) fuzz_check_error(rc, &e1);
-    else ep->touch(res1);
+    if (!(oc = trpt_ctx_new(fuzz_oom_alloc, &oom, &lim))) {
+        trpt_ctx_free(ctx);
+        return 0;
+    }
+    int rc = ep->parse(oc, data, size, &lo, res2, &e2);
+    if (rc != TRPT_OK) fuzz_check_error(rc, &e2);
+    else ep->touch(res2);
     if (oom.count >= oom.fail_at && rc != TRPT_OK && rc != rc1)
         FUZZ_CHECK(rc == TRPT_E_NOMEM, "allocation %lu of %lu failed, got %s: %s", oom.fail_at,
-                   total, trpt_code_name(rc), e1.message);
+                   total, trpt_code_name(rc), e2.message);
+    /* An allocation that failed and had a fallback must not change the result. */
+    if (rc == TRPT_OK) {
+        char why[128];
+        FUZZ_CHECK(rc1 == TRPT_OK, "lenient parse failed (%s) but succeeded with allocation %lu "
+                   "of %lu failing", trpt_code_name(rc1), oom.fail_at, total);
+        FUZZ_CHECK(tu_report_eq(ep->report(res1), ep->report(res2), why, sizeof why),
+                   "allocation %lu of %lu failed and the parse succeeded with another report: %s",
+                   oom.fail_at, total, why);
+    }
+    trpt_ctx_free(oc);
     trpt_ctx_free(ctx);
     return 0;
 }

@@ -19,7 +19,7 @@ FUZZ_JOBS    ?= 1
 FUZZ_LUA     ?= lua5.4
 
 FUZZ_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g \
-             -fno-omit-frame-pointer $(WARN) -Icore/include -Icore/src $(DEP_CFLAGS) \
+             -fno-omit-frame-pointer $(WARN) -Icore/include -Icore/src -Icore/test $(DEP_CFLAGS) \
              -DTRPT_WHOLE_INFLATE_MIN=0 -DTRPT_FUZZ_SPLIT # .gz: inflate.c (odd lengths)
 # or libdeflate, then zlib
 FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=undefined

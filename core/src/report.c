@@ -453,17 +453,20 @@ static int list_entry_check(rp *r, int kind, trpt_str s)
 /* --------------------------------------------------------- string lists */
 
 /* A policy-string element that is itself a JSON array of strings (seen
- * from Microsoft for tlsa policies): its strings, or 0 if it is not one. */
-static int expand_json_array(rp *r, trpt_str s)
+ * from Microsoft for tlsa policies): *array = 1 with its strings pushed, 0
+ * if it is not one. Errors: out of memory, and the list growing past
+ * max_elements (the cap counts the strings of the expanded list). */
+static int expand_json_array(rp *r, trpt_str s, int *array)
 {
+    *array = 0;
     size_t i = 0;
     while (i < s.len && (s.ptr[i] == ' ' || s.ptr[i] == '\t')) i++;
-    if (i >= s.len || s.ptr[i] != '[' || s.ptr[s.len - 1] != ']') return 0;
+    if (i >= s.len || s.ptr[i] != '[' || s.ptr[s.len - 1] != ']') return TRPT_OK;
     trpt_json sub;
     trpt__json_init(&sub, J->ctx, s.ptr, s.len, NULL);
     sub.max_elements = J->max_elements;
-    size_t mark = r->strs.len, n = 0;
-    int ok = 0;
+    size_t mark = r->strs.len;
+    int ok = 0, rc = 0;
     trpt__json_ws(&sub);
     sub.p++;
     trpt__json_ws(&sub);
@@ -473,9 +476,23 @@ static int expand_json_array(rp *r, trpt_str s)
     }
     while (!ok) {
         trpt_str e;
-        if (sub.p >= sub.end || *sub.p != '"' || trpt__json_string(&sub, &e)) break;
-        trpt_str *slot = ++n <= sub.max_elements ? trpt__vec_push(J->ctx, &r->strs) : NULL;
-        if (!slot) break;
+        if (sub.p >= sub.end || *sub.p != '"') break;
+        /* Only running out of memory is an error: any other failure of
+         * an inner string means the element is not an array of strings. */
+        int src = trpt__json_string(&sub, &e);
+        if (src) {
+            if (src == TRPT_E_NOMEM) rc = src;
+            break;
+        }
+        if (r->strs.len >= J->max_elements) {
+            rc = TRPT_E_LIMIT;
+            break;
+        }
+        trpt_str *slot = trpt__vec_push(J->ctx, &r->strs);
+        if (!slot) {
+            rc = TRPT_E_NOMEM;
+            break;
+        }
         *slot = e;
         trpt__json_ws(&sub);
         if (sub.p < sub.end && *sub.p == ',') {
@@ -491,11 +508,11 @@ static int expand_json_array(rp *r, trpt_str s)
     }
     trpt__json_ws(&sub);
     trpt__json_done(&sub);
-    if (!ok || sub.p != sub.end) {
-        r->strs.len = mark;
-        return 0;
-    }
-    return 1;
+    if (rc || !ok || sub.p != sub.end) r->strs.len = mark;
+    if (rc == TRPT_E_NOMEM) return trpt__json_fail(J, rc, NULL, NULL, "out of memory");
+    if (rc) return too_many(r, "strings");
+    *array = ok && sub.p == sub.end;
+    return TRPT_OK;
 }
 
 /* One policy-string / mx-host entry s, pushed to r->strs after its checks:
@@ -505,7 +522,11 @@ static int list_entry(rp *r, int kind, trpt_str s)
 {
     int rc;
     size_t mark = r->strs.len;
-    if (kind == LIST_POLICY_STRING && s.len && s.ptr[0] == '[' && expand_json_array(r, s)) {
+    int array = 0;
+    if (kind == LIST_POLICY_STRING && s.len && s.ptr[0] == '[' &&
+        (rc = expand_json_array(r, s, &array)))
+        return rc;
+    if (array) {
         if ((rc = warn(r, "policy-string-json-array", TRPT_RFC_POLICY, NULL,
                        "element holds a JSON-encoded array; its strings are used")))
             return rc;
@@ -523,6 +544,7 @@ static int list_entry(rp *r, int kind, trpt_str s)
         while (s.len && (*s.ptr == ' ' || *s.ptr == '\t')) s.ptr++, s.len--;
     }
     if (kind == LIST_MX_HOST && (rc = check_domain(r, s, 1))) return rc;
+    if (r->strs.len >= J->max_elements) return too_many(r, "strings"); /* after an expansion */
     trpt_str *slot = trpt__vec_push(J->ctx, &r->strs);
     if (!slot) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
     *slot = s;

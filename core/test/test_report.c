@@ -3,6 +3,7 @@
 #include "tap.h"
 #include "vectors.h"
 #include "testutil.h"
+#include "report_eq.h"
 #include "report_internal.h"
 
 #include <inttypes.h>
@@ -671,11 +672,131 @@ static void test_memory(void)
     free(json);
 }
 
+/* ------------------------------------------------ allocation failures */
+
+typedef struct nomem_case {
+    const void *data;
+    size_t len;
+    const trpt_limits *lim;
+    const trpt_report *want; /* the parse without an allocation budget */
+} nomem_case;
+
+/* One lenient parse under an allocation budget (tu_nomem_run): a success
+ * must give the report the unbudgeted parse gave. */
+static int nomem_attempt(tu_alloc *a, void *arg)
+{
+    const nomem_case *c = arg;
+    trpt_ctx *ctx = trpt_ctx_new(tu_alloc_fn, a, c->lim);
+    if (!ctx) return TRPT_E_NOMEM;
+    trpt_report r;
+    trpt_error e;
+    char why[128];
+    int rc = trpt_parse_report(ctx, c->data, c->len, NULL, &r, &e);
+    if (rc == TRPT_OK && !tu_report_eq(c->want, &r, why, sizeof why)) {
+        printf("# differs: %s\n", why);
+        rc = TU_INCOMPLETE;
+    }
+    trpt_ctx_free(ctx);
+    return rc;
+}
+
+/* Runs every allocation budget on data (plain and gzipped); counts into
+ * bad the budgets that gave anything but NOMEM or the full report. */
+static void nomem_input(const char *what, const void *data, size_t len, const trpt_limits *lim,
+                        int *bad, int *ran)
+{
+    trpt_ctx *ctx = trpt_ctx_new(NULL, NULL, lim);
+    trpt_report want;
+    trpt_error e;
+    int rc = trpt_parse_report(ctx, data, len, NULL, &want, &e);
+    if (rc == TRPT_OK) {
+        nomem_case c = { data, len, lim, &want };
+        tu_nomem r;
+        tu_nomem_run(&r, 0, 100000, nomem_attempt, &c);
+        if (r.other || r.leaks || !r.succeeded || !r.nomem) {
+            printf("# %s: %d wrong, %d leaks, %s\n", what, r.other, r.leaks,
+                   r.succeeded ? "succeeded" : "never succeeded");
+            ++*bad;
+        }
+        ++*ran;
+    }
+    trpt_ctx_free(ctx);
+}
+
+/* A policy-string element holding a JSON array of n strings, each of the
+ * form "3 1 1 <pad>" with pad bytes of \u0041 escapes (decoded in the arena). */
+static char *json_array_report(size_t n, size_t pad)
+{
+    size_t cap = 1024 + n * (32 + pad * 7);
+    char *out = malloc(cap), *p = out;
+    p += sprintf(p, "{\"organization-name\":\"o\",\"date-range\":{\"start-datetime\":"
+                    "\"2024-01-01T00:00:00Z\",\"end-datetime\":\"2024-01-02T00:00:00Z\"},"
+                    "\"contact-info\":\"c\",\"report-id\":\"r\",\"policies\":[{\"policy\":{"
+                    "\"policy-type\":\"tlsa\",\"policy-domain\":\"example.com\","
+                    "\"policy-string\":[\"[");
+    for (size_t i = 0; i < n; i++) {
+        p += sprintf(p, "%s\\\"3 1 1 a%zu", i ? "," : "", i);
+        for (size_t k = 0; k < pad; k++) p += sprintf(p, "\\\\u0041");
+        p += sprintf(p, "\\\"");
+    }
+    sprintf(p, "]\"]},\"summary\":{\"total-successful-session-count\":1,"
+               "\"total-failure-session-count\":0}}]}");
+    return out;
+}
+
+/* Every allocation the parser makes may fail: each failure is TRPT_E_NOMEM
+ * with nothing leaked, and a parse that survives one (a fallback) gives
+ * the same report, never a smaller one. Inputs: the vectors that parse
+ * (plain and gzipped), the real reports, two JSON-array expansions. */
+static void test_nomem(void)
+{
+    int bad = 0, ran = 0;
+    vec_file vf;
+    char msg[512];
+    if (vec_load(&vf, "report.txt", msg, sizeof msg) > 0) {
+        unsigned char *gz = malloc(1 << 20);
+        for (size_t i = 0; i < vf.n; i++) {
+            const vec *v = &vf.v[i];
+            if (!v->ok) continue;
+            trpt_limits lim;
+            apply_limits(v, &lim);
+            char what[64];
+            snprintf(what, sizeof what, "report.txt line %d", v->line);
+            nomem_input(what, v->input[0].ptr, v->input[0].len, &lim, &bad, &ran);
+            size_t n = tu_gzip(v->input[0].ptr, v->input[0].len, gz, 1 << 20);
+            snprintf(what, sizeof what, "report.txt line %d, gzipped", v->line);
+            nomem_input(what, gz, n, &lim, &bad, &ran);
+        }
+        free(gz);
+        vec_free(&vf);
+    }
+    const char *dir = tap_real_corpus();
+    for (size_t c = 0; dir && c < sizeof corpus / sizeof corpus[0]; c++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/reports/%s", dir, corpus[c].file);
+        size_t len;
+        char *data = tap_slurp(path, &len);
+        if (data) nomem_input(corpus[c].file, data, len, NULL, &bad, &ran);
+        free(data);
+    }
+    /* The JSON-array expansion: outgrowing the list's first buffer (17
+     * strings), and decoding a 100,000-byte escaped inner string. */
+    char *j17 = json_array_report(17, 0), *jbig = json_array_report(1, 100000);
+    nomem_input("17-string JSON array", j17, strlen(j17), NULL, &bad, &ran);
+    nomem_input("escaped 100 KB JSON-array string", jbig, strlen(jbig), NULL, &bad, &ran);
+    free(j17);
+    free(jbig);
+    ok(ran > 100, "%d inputs parsed under every allocation budget", ran);
+    is_int(bad, 0, "every allocation failure gave nomem, leaked nothing, and any success was "
+                   "the full report");
+}
+
 int main(void)
 {
     test_vectors();
     test_corpus();
     test_paths();
     test_memory();
+    test_nomem();
     return done_testing();
 }
