@@ -17,7 +17,10 @@
  * with libdeflate: 2.5x zlib's inflate speed on the bench's reports (1.97
  * against 0.74 GB/s). Anything else (several members, a trailer that lies,
  * corrupt or truncated data) goes the zlib way, which finds and words every
- * error, so all paths answer alike. */
+ * error, so all paths answer alike, with one exception: libdeflate takes a
+ * few streams zlib refuses, in places no encoder goes (fixed-code symbols
+ * 286-287 and distances 30-31, HLIT/HDIST past their maxima, a one-bit
+ * code answering to both bits); the CRC and size checks still hold. */
 #include "internal.h"
 #include "crc32.h"
 #include "inflate.h"
@@ -182,6 +185,7 @@ int trpt_gunzip(trpt_ctx *ctx, const void *data, size_t len, trpt_str *out, trpt
     /* The most output we accept: max_decompressed, and past the ratio-free
      * first MiB no more than max_ratio times the input. */
     size_t cap = lim->max_decompressed;
+    if (cap > SIZE_MAX - 1) cap = SIZE_MAX - 1; /* the buffer takes cap + 1 (32-bit size_t) */
     int ratio_bound = 0;
     if (lim->max_ratio) {
         size_t by_ratio = len > SIZE_MAX / lim->max_ratio ? SIZE_MAX : len * lim->max_ratio;

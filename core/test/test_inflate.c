@@ -11,6 +11,9 @@
 #include "testutil.h"
 
 #include <zlib.h>
+#ifdef TRPT_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 
 /* zlib's raw inflate of in[0..n) into at most cap bytes: the length, or -1
  * when zlib rejects the stream (or it does not end, or does not fit). */
@@ -295,11 +298,68 @@ static void test_hand_made(void)
     trpt_ctx_free(ctx);
 }
 
+/* libdeflate, which decodes members of 64 KiB and more where it is built
+ * in, is laxer than zlib in places no encoder goes (fixed-code symbols 286
+ * and 287, distance symbols 30 and 31, HLIT and HDIST past their maxima, a
+ * one-bit code answering to both bits); README, Limits. Here a fixed-code
+ * length symbol 286 after 65,533 bytes, which libdeflate reads as 258: the
+ * zlib-only build refuses the member, a libdeflate build answers as
+ * libdeflate's own gzip decoding does. */
+static void test_libdeflate_lax(void)
+{
+    bw v = { .n = 0 };
+    put(&v, 0, 1); /* a fixed block, not final: 'a', then 254 x (258, 1) */
+    put(&v, 1, 2);
+    put_msb(&v, 0x30 + 'a', 8);
+    for (int i = 0; i < 254; i++) {
+        put_msb(&v, 0xc0 + (285 - 280), 8);
+        put_msb(&v, 0, 5);
+    }
+    put_msb(&v, 0, 7);
+    put(&v, 1, 1); /* the final fixed block: symbol 286, distance 1 */
+    put(&v, 1, 2);
+    put_msb(&v, 0xc0 + (286 - 280), 8);
+    put_msb(&v, 0, 5);
+    put_msb(&v, 0, 7);
+    enum { N = 65533 + 258 };
+    static unsigned char want[N], outb[N + 1];
+    memset(want, 'a', N);
+    ok(zlib_raw(v.b, v.n, outb, sizeof outb) < 0, "zlib refuses fixed length symbol 286");
+    static unsigned char gzm[10 + sizeof v.b + 8] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+    size_t gn = 10;
+    memcpy(gzm + gn, v.b, v.n);
+    gn += v.n;
+    uint32_t crc = trpt__crc32(0, want, N);
+    for (int i = 0; i < 4; i++) gzm[gn++] = (unsigned char)(crc >> (8 * i));
+    for (int i = 0; i < 4; i++) gzm[gn++] = (unsigned char)((uint32_t)N >> (8 * i));
+    trpt_ctx *ctx = trpt_ctx_new(NULL, NULL, NULL);
+    trpt_str out;
+    trpt_error e;
+    int rc = trpt_gunzip(ctx, gzm, gn, &out, &e);
+#ifdef TRPT_HAVE_LIBDEFLATE
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    size_t in_used = 0, out_len = 0;
+    int lr = libdeflate_gzip_decompress_ex(d, gzm, gn, outb, sizeof outb, &in_used, &out_len);
+    libdeflate_free_decompressor(d);
+    int theirs_ok = lr == LIBDEFLATE_SUCCESS && in_used == gn;
+    if (theirs_ok)
+        ok(rc == TRPT_OK && out.len == out_len && memcmp(out.ptr, outb, out_len) == 0,
+           "libdeflate build: decoded as libdeflate decodes it (%zu bytes)", out_len);
+    else
+        ok(rc == TRPT_E_GZIP, "libdeflate build: refused as libdeflate refuses it (%s)",
+           trpt_code_name(rc));
+#else
+    is_int(rc, TRPT_E_GZIP, "zlib-only build: refused (%s)", rc ? e.message : "ok");
+#endif
+    trpt_ctx_free(ctx);
+}
+
 int main(void)
 {
     (void)tap_slurp;
     (void)tap_real_corpus;
     test_against_zlib();
     test_hand_made();
+    test_libdeflate_lax();
     return done_testing();
 }
