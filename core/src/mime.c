@@ -148,7 +148,7 @@ static void skip_cfws(cur *c)
     while (c->i < c->n) {
         char ch = c->p[c->i];
         if (depth) {
-            if (ch == '\\') c->i++;
+            if (ch == '\\' && c->i + 1 < c->n) c->i++; /* quoted-pair; never past the end */
             else if (ch == '(') depth++;
             else if (ch == ')') depth--;
             c->i++;
@@ -161,6 +161,14 @@ static void skip_cfws(cur *c)
             break;
         }
     }
+}
+
+/* Nothing but whitespace and comments (an absent or empty header field). */
+static int cfws_only(trpt_str s)
+{
+    cur c = { s.ptr, 0, s.len };
+    skip_cfws(&c);
+    return c.i >= c.n;
 }
 
 static trpt_str token(cur *c)
@@ -342,9 +350,10 @@ int trpt__mime_params(trpt_ctx *ctx, trpt_str value, trpt_mime_params *out, trpt
         if (c.i < c.n && c.p[c.i] == '"') {
             if (quoted(ctx, &c, &val)) return trpt__nomem(err);
         } else {
-            /* Lenient: unquoted values with tspecials ("=_Part") are common. */
+            /* Lenient: unquoted values with tspecials ("=_Part") are common;
+             * "(" still starts a comment (RFC 2045 §5.1: "b1(x)" is b1). */
             size_t s = c.i;
-            while (c.i < c.n && c.p[c.i] != ';' && c.p[c.i] != '"' &&
+            while (c.i < c.n && c.p[c.i] != ';' && c.p[c.i] != '"' && c.p[c.i] != '(' &&
                    (unsigned char)c.p[c.i] > 32 && c.p[c.i] != 127)
                 c.i++;
             val = (trpt_str){ c.p + s, c.i - s };
@@ -665,13 +674,14 @@ int trpt__mime_find_report(trpt_ctx *ctx, const char *msg, size_t len, trpt_mime
         rc = trpt__base64_decode(ctx, body, w.blen, &out->payload, err);
     } else if (eq(enc.value, "quoted-printable")) {
         rc = trpt__qp_decode(ctx, body, w.blen, &out->payload, err);
-    } else if (!enc.value.len || eq(enc.value, "7bit") || eq(enc.value, "8bit") ||
-               eq(enc.value, "binary")) {
+    } else if ((!enc.value.len && cfws_only(w.cte)) || eq(enc.value, "7bit") ||
+               eq(enc.value, "8bit") || eq(enc.value, "binary")) {
         out->payload = (trpt_str){ body, w.blen };
     } else {
+        trpt_str shown = enc.value.len ? enc.value : w.cte; /* not even a token: as written */
         return trpt__fail(err, TRPT_E_SYNTAX, w.body, "RFC 2045 §6.1", NULL,
                           "unsupported Content-Transfer-Encoding '%.*s'",
-                          (int)(enc.value.len > 40 ? 40 : enc.value.len), enc.value.ptr);
+                          (int)(shown.len > 40 ? 40 : shown.len), shown.ptr);
     }
     if (rc && err && err->offset != TRPT_NO_OFFSET) err->offset += w.body;
     return rc;

@@ -119,6 +119,24 @@ static void test_params(void)
     rc = trpt__mime_params(ctx, STR("multipart/mixed; boundary=----=_Part_1_2.3"), &p, &e);
     ok((v = param(&p, "boundary")) && !strcmp(v, "----=_Part_1_2.3"), "lenient unquoted boundary with tspecials");
 
+    rc = trpt__mime_params(ctx, STR("multipart/report; boundary=b1(comment); report-type=tlsrpt(x)"),
+                           &p, &e);
+    ok((v = param(&p, "boundary")) && !strcmp(v, "b1"), "a comment ends an unquoted value");
+    ok((v = param(&p, "report-type")) && !strcmp(v, "tlsrpt"), "also at the end");
+
+    /* A quoted-pair's backslash as the last byte of an unclosed comment:
+     * every slice stays within the input (exact-size heap copy). */
+    static const char tail[] = "application/tlsrpt+json; a=(b\\";
+    char *exact = malloc(sizeof tail - 1);
+    memcpy(exact, tail, sizeof tail - 1);
+    rc = trpt__mime_params(ctx, (trpt_str){ exact, sizeof tail - 1 }, &p, &e);
+    int inside = rc == TRPT_OK && str_is(p.value, "application/tlsrpt+json");
+    for (size_t i = 0; inside && i < p.nparams; i++)
+        inside = p.params[i].value.ptr >= exact &&
+                 p.params[i].value.ptr + p.params[i].value.len <= exact + sizeof tail - 1;
+    ok(inside, "a backslash ending an unclosed comment: nothing read or pointed past the end");
+    free(exact);
+
     rc = trpt__mime_params(ctx, STR("attachment; filename=\"a\\\"b\\\\c\""), &p, &e);
     ok(rc == TRPT_OK && str_is(p.value, "attachment"), "disposition without subtype");
     ok((v = param(&p, "filename")) && !strcmp(v, "a\"b\\c"), "quoted-pairs resolved");
