@@ -172,18 +172,22 @@ describe("tlsrpt.builder", function()
       assert.is_nil(h); assert.are.equal("utf8", code)
     end)
 
-    it("counts: negative, fractional, past 2^53", function()
-      local b = tlsrpt.builder()
+    it("counts: negative, fractional, past 2^53-1", function()
+      local b = tlsrpt.builder { organization_name = "O", contact_info = "c@example.com", report_id = "r",
+                                 start_datetime = 0, end_datetime = 86399 }
       local p = b:policy { policy_type = "sts", policy_domain = "example.com" }
-      for _, n in ipairs { -1, 0.5, 2 ^ 53 + 2, 1e300 } do
+      for _, n in ipairs { -1, 0.5, 2 ^ 53, 2 ^ 53 + 2, 1e300 } do
         local ok, _, code = b:success(p, n)
         assert.is_nil(ok, tostring(n)); assert.are.equal("field", code)
         ok, _, code = b:failure(p, { result_type = "validation-failure" }, n)
         assert.is_nil(ok, tostring(n)); assert.are.equal("field", code)
       end
-      assert.is_true(b:success(p, 2 ^ 53))
+      assert.is_true(b:success(p, 2 ^ 53 - 1))
       local ok, _, code = b:success(p, 1)
       assert.is_nil(ok); assert.are.equal("limit", code)
+      -- what was built reads back: the parser's bound is the same 2^53-1
+      local r = assert(tlsrpt.parse_report(assert(b:json())))
+      assert.are.equal(2 ^ 53 - 1, r.policies[1].summary.total_successful_session_count)
     end)
 
     it("output without complete metadata", function()
@@ -264,41 +268,43 @@ describe("tlsrpt.builder", function()
 
   it("file names (RFC 8460 §5.1)", function()
     local b = rfc_example()
-    assert.are.equal("mail.sender.example!company-y.example!1459468800!1459555199.json.gz",
-                     b:filename { submitter = "mail.sender.example" })
-    assert.are.equal("mail.sender.example!company-y.example!1459468800!1459555199!x7.json",
-                     b:filename { submitter = "mail.sender.example", policy_domain = "company-y.example",
+    assert.are.equal("company-x.example!company-y.example!1459468800!1459555199.json.gz",
+                     b:filename { submitter = "company-x.example" })
+    assert.are.equal("company-x.example!company-y.example!1459468800!1459555199!x7.json",
+                     b:filename { submitter = "company-x.example", policy_domain = "company-y.example",
                                   unique_id = "x7", gzip = false })
-    local f, msg, code = b:filename { submitter = "mail.sender.example", unique_id = "x-7" }
+    local f, msg, code = b:filename { submitter = "company-x.example", unique_id = "x-7" }
     assert.is_nil(f); assert.are.equal("field", code); assert.truthy(msg:find("unique_id", 1, true))
     f, _, code = b:filename { submitter = "mail_sender" }
     assert.is_nil(f); assert.are.equal("field", code)
-    f, _, code = b:filename {}
-    assert.is_nil(f); assert.are.equal("arg", code)
+    -- no submitter: contact-info's domain; another one is refused (§5.3: they must match)
+    assert.are.equal("company-x.example!company-y.example!1459468800!1459555199.json.gz", b:filename {})
+    f, msg, code = b:filename { submitter = "mail.sender.example" }
+    assert.is_nil(f); assert.are.equal("field", code); assert.truthy(msg:find("company-x.example", 1, true))
   end)
 
   it("e-mail (RFC 8460 §5.3) parses back with parse_report_email", function()
     local b = rfc_example()
-    local opts = { from = "tlsrpt@mail.sender.example", to = "tlsrpt@company-y.example",
-                   submitter = "mail.sender.example", date = "2016-04-02T09:00:00Z",
-                   message_id = "<m1@mail.sender.example>", boundary = "b0undary" }
+    local opts = { from = "tlsrpt@company-x.example", to = "tlsrpt@company-y.example",
+                   submitter = "company-x.example", date = "2016-04-02T09:00:00Z",
+                   message_id = "<m1@company-x.example>", boundary = "b0undary" }
     local m = assert(b:email(opts))
     assert.are.equal(m, b:email(opts), "deterministic")
-    assert.truthy(m:find("^From: tlsrpt@mail.sender.example\r\nDate: Sat, 2 Apr 2016 09:00:00 %+0000\r\n"))
-    assert.truthy(m:find("\r\nSubject: Report Domain: company-y.example\r\n Submitter: mail.sender.example\r\n" ..
-                         " Report-ID: <5065427c-23d3-47ca-b6e0-946ea0e8c4be>\r\n", 1, true))
-    assert.truthy(m:find("\r\nTLS-Report-Domain: company-y.example\r\nTLS-Report-Submitter: mail.sender.example\r\n", 1, true))
+    assert.truthy(m:find("^From: tlsrpt@company%-x%.example\r\nDate: Sat, 2 Apr 2016 09:00:00 %+0000\r\n"))
+    assert.truthy(m:find("\r\nSubject: Report Domain: company-y.example\r\n Submitter: company-x.example\r\n" ..
+                         " Report-ID: <5065427c-23d3-47ca-b6e0-946ea0e8c4be@company-x.example>\r\n", 1, true))
+    assert.truthy(m:find("\r\nTLS-Report-Domain: company-y.example\r\nTLS-Report-Submitter: company-x.example\r\n", 1, true))
     assert.truthy(m:find('Content-Type: multipart/report; report-type="tlsrpt";\r\n boundary="b0undary"', 1, true))
-    assert.truthy(m:find('filename="mail.sender.example!company-y.example!1459468800!1459555199.json.gz"', 1, true))
+    assert.truthy(m:find('filename="company-x.example!company-y.example!1459468800!1459555199.json.gz"', 1, true))
     assert.is_nil(m:find("[^\r]\n"), "CRLF line ends only")
     local e = assert(tlsrpt.parse_report_email(m))
     assert.are.same({}, e.warnings or {})
     assert.are.same(normalize(assert(tlsrpt.parse_report(b:json()))), normalize(e))
-    local bad, _, code = b:email { from = "a@b.example\r\nBcc: x@y.example", to = "c@d.example", submitter = "b.example" }
+    local bad, _, code = b:email { from = "a@b.example\r\nBcc: x@y.example", to = "c@d.example", submitter = "company-x.example" }
     assert.is_nil(bad); assert.are.equal("field", code)
-    bad, _, code = b:email { from = "a@b.example", to = "c@d.example", submitter = "b.example", boundary = 'x"y' }
+    bad, _, code = b:email { from = "a@b.example", to = "c@d.example", submitter = "company-x.example", boundary = 'x"y' }
     assert.is_nil(bad); assert.are.equal("field", code)
-    bad, _, code = b:email { from = "a@b.example", to = "c@d.example", submitter = "b.example", date = "soon" }
+    bad, _, code = b:email { from = "a@b.example", to = "c@d.example", submitter = "company-x.example", date = "soon" }
     assert.is_nil(bad); assert.are.equal("field", code)
   end)
 
@@ -328,7 +334,7 @@ describe("tlsrpt.builder", function()
   end)
 
   it("frees builders with the garbage collector", function()
-    for _ = 1, 200 do rfc_example():email { from = "a@b.example", to = "c@d.example", submitter = "b.example" } end
+    for _ = 1, 200 do rfc_example():email { from = "a@b.example", to = "c@d.example" } end
     collectgarbage()
     collectgarbage()
   end)
@@ -366,7 +372,7 @@ describe("round trip over the real corpus", function()
         local b = tlsrpt.builder()
         assert.is_true(b:add_report(x))
         local m = assert(b:email { from = "tlsrpt@reporter.example", to = "rua@receiver.example",
-                                   submitter = "reporter.example", date = 1700000000,
+                                   date = 1700000000, -- submitter: contact-info's domain
                                    policy_domain = x.policies[1].policy.policy_domain })
         local e = assert(tlsrpt.parse_report_email(m))
         assert.are.same({}, e.warnings)

@@ -386,7 +386,9 @@ TRPT_API int trpt_builder_add_report(trpt_builder *b, const trpt_report *r, trpt
 TRPT_API int trpt_builder_json(trpt_builder *b, trpt_str *out, trpt_error *err);
 /* The same JSON, gzip-compressed (application/tlsrpt+gzip). */
 TRPT_API int trpt_builder_gzip(trpt_builder *b, trpt_str *out, trpt_error *err);
-/* RFC 8460 §5.1 file name: submitter!policy-domain!begin!end[!unique-id].json[.gz] */
+/* RFC 8460 §5.1 file name: submitter!policy-domain!begin!end[!unique-id].json[.gz].
+ * submitter may be NULL when contact-info is an address: its domain; given,
+ * it must be that domain (§5.3). Domains lose a trailing dot. */
 TRPT_API int trpt_builder_filename(trpt_builder *b, const char *submitter,
                                    const char *policy_domain, const char *unique_id,
                                    int gzip, trpt_str *out, trpt_error *err);
@@ -394,16 +396,18 @@ TRPT_API int trpt_builder_filename(trpt_builder *b, const char *submitter,
 typedef struct trpt_email_opts {
     const char *from;              /* required */
     const char *to;                /* required (rua mailto target) */
-    const char *submitter;         /* TLS-Report-Submitter, required */
-    const char *policy_domain;     /* TLS-Report-Domain, required */
-    const char *message_id;        /* optional; generated from report-id if NULL */
+    const char *submitter;         /* TLS-Report-Submitter; NULL: contact-info's domain */
+    const char *policy_domain;     /* TLS-Report-Domain; NULL: the policies' one */
+    const char *message_id;        /* optional; <id-left@submitter> from report-id if NULL */
     int64_t date;                  /* Date: header, epoch seconds */
     const char *boundary;          /* optional, for reproducible output */
 } trpt_email_opts;
 
 /* The §5.3 report e-mail with the gzip report attached. policy_domain may
  * be NULL when every policy has the same policy-domain (also for
- * trpt_builder_filename). */
+ * trpt_builder_filename). The Subject's Report-ID is <id-left@submitter>,
+ * id-left the report-id with every character a dot-atom-text cannot hold
+ * made '-'. */
 TRPT_API int trpt_builder_email(trpt_builder *b, const trpt_email_opts *o, trpt_str *out,
                                 trpt_error *err);
 

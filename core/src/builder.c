@@ -153,7 +153,7 @@ static int check_count(int64_t n, const char *path, trpt_error *err)
                           "session count %lld is negative", (long long)n);
     if (n > BLD_MAX_COUNT)
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_SCHEMA, path,
-                          "session count %lld exceeds 2^53", (long long)n);
+                          "session count %lld exceeds 2^53-1 (RFC 7493 §2.2)", (long long)n);
     return TRPT_OK;
 }
 
@@ -161,7 +161,7 @@ static int add_count(int64_t *acc, int64_t n, const char *path, trpt_error *err)
 {
     if (*acc > BLD_MAX_COUNT - n)
         return trpt__fail(err, TRPT_E_LIMIT, TRPT_NO_OFFSET, NULL, path,
-                          "session count total exceeds 2^53");
+                          "session count total exceeds 2^53-1 (RFC 7493 §2.2)");
     *acc += n;
     return TRPT_OK;
 }

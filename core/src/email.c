@@ -6,14 +6,6 @@
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-/* Domain names compare case-insensitively, ignoring one trailing dot. */
-static int dom_eq(trpt_str a, trpt_str b)
-{
-    if (a.len && a.ptr[a.len - 1] == '.') a.len--;
-    if (b.len && b.ptr[b.len - 1] == '.') b.len--;
-    return a.len && trpt__ieq(a.ptr, a.len, b.ptr, b.len);
-}
-
 /* Report ids compared on letters and digits only: Google writes
  * "2024-09-03T00:00:00Z_example.com" in the JSON and
  * "<2024.09.03T00.00.00Z+example.com@google.com>" in the Subject. */
@@ -55,7 +47,7 @@ static long domain_mismatch(const trpt_report *r, trpt_str d, int *any)
         trpt_str pd = r->policies[i].policy_domain;
         if (!pd.len) continue;
         *any = 1;
-        if (!dom_eq(pd, d)) return (long)i;
+        if (!trpt__dom_eq(pd, d)) return (long)i;
     }
     return -1;
 }
@@ -114,7 +106,7 @@ static int check(trpt_ctx *ctx, const trpt_mime_report *m, const trpt_parse_opts
              "Subject lacks the Report Domain: / Submitter: / Report-ID: form");
     if (has_d) {
         if (e->tls_report_domain.len) {
-            if (!dom_eq(sd, e->tls_report_domain))
+            if (!trpt__dom_eq(sd, e->tls_report_domain))
                 WARN("email-subject-domain-mismatch", "email.subject", TRPT_RFC_DELIVERY,
                      "Subject names domain '%.*s' but TLS-Report-Domain is '%.*s'", S(sd),
                      S(e->tls_report_domain));
@@ -124,7 +116,7 @@ static int check(trpt_ctx *ctx, const trpt_mime_report *m, const trpt_parse_opts
                  S(r->policies[bad].policy_domain));
         }
     }
-    if (has_s && e->tls_report_submitter.len && !dom_eq(ss, e->tls_report_submitter))
+    if (has_s && e->tls_report_submitter.len && !trpt__dom_eq(ss, e->tls_report_submitter))
         WARN("email-subject-submitter-mismatch", "email.subject", TRPT_RFC_DELIVERY,
              "Subject names submitter '%.*s' but TLS-Report-Submitter is '%.*s'", S(ss),
              S(e->tls_report_submitter));
@@ -155,11 +147,11 @@ static int check(trpt_ctx *ctx, const trpt_mime_report *m, const trpt_parse_opts
                 WARN("email-filename-domain-mismatch", "email.filename", TRPT_RFC_FILENAME,
                      "file name is for '%.*s' but policies[%ld] is for '%.*s'", S(fn.domain),
                      bad, S(r->policies[bad].policy_domain));
-            else if (!any && e->tls_report_domain.len && !dom_eq(fn.domain, e->tls_report_domain))
+            else if (!any && e->tls_report_domain.len && !trpt__dom_eq(fn.domain, e->tls_report_domain))
                 WARN("email-filename-domain-mismatch", "email.filename", TRPT_RFC_FILENAME,
                      "file name is for '%.*s' but TLS-Report-Domain is '%.*s'", S(fn.domain),
                      S(e->tls_report_domain));
-            if (e->tls_report_submitter.len && !dom_eq(fn.submitter, e->tls_report_submitter))
+            if (e->tls_report_submitter.len && !trpt__dom_eq(fn.submitter, e->tls_report_submitter))
                 WARN("email-filename-submitter-mismatch", "email.filename", TRPT_RFC_FILENAME,
                      "file name names submitter '%.*s' but TLS-Report-Submitter is '%.*s'",
                      S(fn.submitter), S(e->tls_report_submitter));

@@ -25,9 +25,53 @@ static int pick_domain(const trpt_builder *b, const char *given, const char *wha
         *out = *d;
     }
     char show[BLD_SHOW];
-    if (trpt__domain_ok(out->ptr, out->len, 0)) return TRPT_OK;
+    if (trpt__domain_ok(out->ptr, out->len, 0)) {
+        /* The file name and headers take a domain, not its absolute form
+         * (RFC 8460 §5.1 and §5.3; RFC 5321 Domain has no trailing dot). */
+        if (out->len > 1 && out->ptr[out->len - 1] == '.') out->len--;
+        return TRPT_OK;
+    }
     trpt__bld_show(out->ptr, out->len, show);
     return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, rfc, what, "'%s' is not a valid domain name", show);
+}
+
+/* The domain of contact-info when it is an address (local@domain): RFC
+ * 8460 §5.3 wants the submitter to be that domain. Empty otherwise. */
+static trpt_str contact_domain(const trpt_builder *b)
+{
+    trpt_str c = b->contact;
+    for (size_t i = c.len; i-- > 0;)
+        if (c.ptr[i] == '@') {
+            trpt_str d = { c.ptr + i + 1, c.len - i - 1 };
+            if (i > 0 && trpt__domain_ok(d.ptr, d.len, 0)) return d;
+            break;
+        }
+    return (trpt_str){ NULL, 0 };
+}
+
+/* The submitter: the one given, or contact-info's domain. Given, it must
+ * be contact-info's domain where contact-info is an address. */
+static int pick_submitter(const trpt_builder *b, const char *given, trpt_str *out,
+                          const char *rfc, trpt_error *err)
+{
+    trpt_str cd = contact_domain(b);
+    if (!given) {
+        if (!cd.len)
+            return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, rfc, "submitter",
+                              "submitter is required (contact-info is not an address to take "
+                              "it from)");
+        if (cd.len > 1 && cd.ptr[cd.len - 1] == '.') cd.len--;
+        *out = cd;
+        return TRPT_OK;
+    }
+    int rc = pick_domain(b, given, "submitter", out, rfc, err);
+    if (rc || !cd.len || trpt__dom_eq(*out, cd)) return rc;
+    char show[BLD_SHOW], show_cd[BLD_SHOW];
+    trpt__bld_show(out->ptr, out->len, show);
+    trpt__bld_show(cd.ptr, cd.len, show_cd);
+    return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_DELIVERY, "submitter",
+                      "submitter '%s' is not contact-info's domain '%s' (they must match)", show,
+                      show_cd);
 }
 
 /* filename = sender "!" policy-domain "!" begin "!" end [ "!" unique-id ] "." extension */
@@ -37,9 +81,7 @@ static int render_filename(const trpt_builder *b, const char *submitter, const c
     int rc = trpt__bld_check_ready(b, err);
     if (rc) return rc;
     trpt_str sub, dom;
-    if (!submitter)
-        return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, TRPT_RFC_FILENAME, "submitter", "submitter is required");
-    if ((rc = pick_domain(b, submitter, "submitter", &sub, TRPT_RFC_FILENAME, err)) ||
+    if ((rc = pick_submitter(b, submitter, &sub, TRPT_RFC_FILENAME, err)) ||
         (rc = pick_domain(b, policy_domain, "policy_domain", &dom, TRPT_RFC_FILENAME, err)))
         return rc;
     if (unique_id) {
@@ -76,25 +118,62 @@ int trpt_builder_filename(trpt_builder *b, const char *submitter, const char *po
 
 /* ------------------------------------------------------------ e-mail */
 
-/* Printable ASCII without space, as addr-spec and msg-id need, bounded. */
-static int token_ok(const char *s, size_t n, size_t max, const char *forbid)
+static int atext(unsigned char c)
 {
-    if (n == 0 || n > max) return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c >= 0x7f || strchr(forbid, c)) return 0;
-    }
+    return trpt__is_alnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+/* dot-atom-text (RFC 5322 §3.2.3): atext runs joined by single dots. */
+static int dot_atom_ok(const char *s, size_t n)
+{
+    if (n == 0 || s[0] == '.' || s[n - 1] == '.') return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '.' ? s[i - 1] == '.' : !atext((unsigned char)s[i])) return 0;
     return 1;
 }
 
-/* addr-spec: local "@" domain, the domain LDH (no IDN / address literals). */
+/* addr-spec with a dot-atom local part (no quoted strings), the domain LDH
+ * (no IDN / address literals). */
 static int address_ok(const char *s)
 {
     size_t n = strlen(s);
     const char *at = strrchr(s, '@');
-    if (!at || at == s) return 0;
-    if (!token_ok(s, (size_t)(at - s), 64, "<>()[]\\,;:\"@")) return 0;
-    return trpt__domain_ok(at + 1, n - (size_t)(at + 1 - s), 0) && at[1] != '\0';
+    if (!at || at == s || at - s > 64 || !dot_atom_ok(s, (size_t)(at - s))) return 0;
+    return at[1] != '\0' && trpt__domain_ok(at + 1, n - (size_t)(at + 1 - s), 0);
+}
+
+/* msg-id content (RFC 5322 §3.6.4): id-left "@" id-right, id-left a
+ * dot-atom-text, id-right one too or a no-fold-literal "[...]". */
+static int msg_id_ok(const char *s, size_t n)
+{
+    const char *at = memchr(s, '@', n);
+    if (!at || !dot_atom_ok(s, (size_t)(at - s))) return 0;
+    const char *r = at + 1;
+    size_t rn = n - (size_t)(r - s);
+    if (rn >= 2 && r[0] == '[' && r[rn - 1] == ']') {
+        for (size_t i = 1; i + 1 < rn; i++) {
+            unsigned char c = (unsigned char)r[i];
+            if (c < 33 || c > 126 || c == '[' || c == ']' || c == '\\') return 0;
+        }
+        return 1;
+    }
+    return dot_atom_ok(r, rn);
+}
+
+/* The report-id as an id-left (dot-atom-text), for the Subject's Report-ID
+ * and a generated Message-ID, <id-left@submitter> (RFC 8460 §5.3, RFC 5322
+ * §3.6.4): other bytes, dots that would lead, trail or double, and '=' and
+ * '?' (no RFC 2047 encoded-word look-alike) become '-'; the letters and
+ * digits, which the parser compares, stay (the builder refuses an empty
+ * report-id). */
+static size_t id_left(trpt_str rid, char *out)
+{
+    for (size_t i = 0; i < rid.len; i++) {
+        unsigned char c = (unsigned char)rid.ptr[i];
+        int dot_ok = c == '.' && i > 0 && i + 1 < rid.len && out[i - 1] != '.';
+        out[i] = (char)(dot_ok || (atext(c) && c != '=' && c != '?') ? c : '-');
+    }
+    return rid.len;
 }
 
 /* RFC 2046 §5.1.1 bchars without space, so it never needs quoting rules beyond "". */
@@ -172,24 +251,22 @@ static int render_email(trpt_builder *b, const trpt_email_opts *o, bld_buf *m, t
     if (!o->to || !address_ok(o->to))
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, "RFC 5322 §3.4.1", "to",
                           "to must be an address local@domain");
-    if (!o->submitter)
-        return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, TRPT_RFC_DELIVERY, "submitter", "submitter is required");
     trpt_str sub, dom;
-    if ((rc = pick_domain(b, o->submitter, "submitter", &sub, TRPT_RFC_DELIVERY, err)) ||
+    if ((rc = pick_submitter(b, o->submitter, &sub, TRPT_RFC_DELIVERY, err)) ||
         (rc = pick_domain(b, o->policy_domain, "policy_domain", &dom, TRPT_RFC_DELIVERY, err)))
         return rc;
     if (o->date < 0 || o->date > TRPT_MAX_EPOCH)
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, "RFC 5322 §3.3", "date",
                           "date must lie between 1970 and 9999");
-    /* The report-id goes into the Subject verbatim (§5.3 "Report-ID: <id>"). */
+    /* The Subject's "Report-ID: <id-left@submitter>" (and a generated
+     * Message-ID) must fit one line. */
     trpt_str rid = b->report_id;
-    for (size_t i = 0; i < rid.len; i++)
-        if ((unsigned char)rid.ptr[i] < 0x20 || (unsigned char)rid.ptr[i] >= 0x7f || rid.ptr[i] == '>')
-            return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_DELIVERY, "report-id",
-                              "report-id must be printable ASCII without '>' to go into the Subject");
-    if (rid.len > MAX_HEADER_VALUE)
+    if (rid.len + sub.len > MAX_HEADER_VALUE)
         return trpt__fail(err, TRPT_E_LIMIT, TRPT_NO_OFFSET, TRPT_RFC_DELIVERY, "report-id",
-                          "report-id longer than %d bytes cannot go into the Subject", MAX_HEADER_VALUE);
+                          "report-id and submitter exceed %d bytes together: too long for the "
+                          "Subject's Report-ID", MAX_HEADER_VALUE);
+    char idl[MAX_HEADER_VALUE + 1];
+    size_t idlen = id_left(rid, idl);
     const char *mid = o->message_id;
     size_t midlen = 0;
     if (mid) {
@@ -198,15 +275,11 @@ static int render_email(trpt_builder *b, const trpt_email_opts *o, bld_buf *m, t
             mid++;
             midlen -= 2;
         }
-        if (!token_ok(mid, midlen, MAX_HEADER_VALUE, "<>()[]\\,;:\"") || !memchr(mid, '@', midlen))
+        if (midlen > MAX_HEADER_VALUE || !msg_id_ok(mid, midlen))
             return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, "RFC 5322 §3.6.4", "message_id",
-                              "message_id must look like id-left@id-right");
+                              "message_id must be id-left@id-right (dot-atom-text each, or "
+                              "[literal] on the right)");
     }
-    /* A generated "Message-ID: <report-id@submitter>" must fit one line too. */
-    if (!mid && rid.len + sub.len > MAX_HEADER_VALUE)
-        return trpt__fail(err, TRPT_E_LIMIT, TRPT_NO_OFFSET, "RFC 5322 §2.1.1", "message_id",
-                          "report-id and submitter exceed %d bytes together: too long for a "
-                          "generated Message-ID, pass message_id", MAX_HEADER_VALUE);
     if (o->boundary && !boundary_ok(o->boundary))
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, "RFC 2046 §5.1.1", "boundary",
                           "boundary must be 1-70 characters from [A-Za-z0-9'()+_,-./:=?]");
@@ -228,14 +301,14 @@ static int render_email(trpt_builder *b, const trpt_email_opts *o, bld_buf *m, t
     char start[21], end[21];
     trpt__bld_rfc3339(b->start, start);
     trpt__bld_rfc3339(b->end, end);
-    int64_t ok_n = 0, fail_n = 0;
+    /* Exact totals for the text part: each term is below 2^53, so 64 bits
+     * hold 2,048 policies at the maximum; past that the sum saturates. */
+    uint64_t ok_n = 0, fail_n = 0;
     const bld_policy *p = (const bld_policy *)b->policies.data;
     for (size_t i = 0; i < b->policies.len; i++) {
-        /* each term <= 2^53 and the sums clamped there: no int64 overflow */
-        ok_n += p[i].success;
-        fail_n += p[i].failure;
-        if (ok_n > BLD_MAX_COUNT) ok_n = BLD_MAX_COUNT;
-        if (fail_n > BLD_MAX_COUNT) fail_n = BLD_MAX_COUNT;
+        uint64_t s = (uint64_t)p[i].success, f = (uint64_t)p[i].failure;
+        ok_n = ok_n > UINT64_MAX - s ? UINT64_MAX : ok_n + s;
+        fail_n = fail_n > UINT64_MAX - f ? UINT64_MAX : fail_n + f;
     }
 
     int bad = add(c, m, "From: ") || add(c, m, o->from) || add(c, m, "\r\n") ||
@@ -244,19 +317,13 @@ static int render_email(trpt_builder *b, const trpt_email_opts *o, bld_buf *m, t
               add(c, m, "Message-ID: <");
     if (mid)
         bad = bad || trpt__buf_add(c, m, mid, midlen);
-    else {
-        /* <report-id@submitter>, the report-id reduced to atext so it stays a msg-id */
-        for (size_t i = 0; !bad && i < rid.len; i++) {
-            char ch = rid.ptr[i];
-            if (!trpt__is_alnum((unsigned char)ch) && !strchr("!#$%&'*+-/=?^_`{|}~.", ch)) ch = '-';
-            bad = trpt__buf_add(c, m, &ch, 1);
-        }
-        bad = bad || add(c, m, "@") || add_str(c, m, sub);
-    }
+    else
+        bad = bad || trpt__buf_add(c, m, idl, idlen) || add(c, m, "@") || add_str(c, m, sub);
     bad = bad || add(c, m, ">\r\n") ||
           add(c, m, "Subject: Report Domain: ") || add_str(c, m, dom) ||
           add(c, m, "\r\n Submitter: ") || add_str(c, m, sub) ||
-          add(c, m, "\r\n Report-ID: <") || add_str(c, m, rid) || add(c, m, ">\r\n") ||
+          add(c, m, "\r\n Report-ID: <") || trpt__buf_add(c, m, idl, idlen) || add(c, m, "@") ||
+          add_str(c, m, sub) || add(c, m, ">\r\n") ||
           add(c, m, "TLS-Report-Domain: ") || add_str(c, m, dom) || add(c, m, "\r\n") ||
           add(c, m, "TLS-Report-Submitter: ") || add_str(c, m, sub) || add(c, m, "\r\n") ||
           add(c, m, "MIME-Version: 1.0\r\n") ||
@@ -270,8 +337,10 @@ static int render_email(trpt_builder *b, const trpt_email_opts *o, bld_buf *m, t
           add(c, m, "This is an aggregate TLS report from ") || add_str(c, m, sub) ||
           add(c, m, "\r\nfor the policy domain ") || add_str(c, m, dom) || add(c, m, ".\r\n") ||
           trpt__buf_printf(c, m, "Period: %s to %s\r\n", start, end) ||
-          trpt__buf_printf(c, m, "Policies: %zu, successful sessions: %lld, failed sessions: %lld\r\n\r\n",
-                           b->policies.len, (long long)ok_n, (long long)fail_n) ||
+          trpt__buf_printf(c, m, "Policies: %zu, successful sessions: %s%llu, failed sessions: %s%llu\r\n\r\n",
+                           b->policies.len, ok_n == UINT64_MAX ? "over " : "",
+                           (unsigned long long)ok_n, fail_n == UINT64_MAX ? "over " : "",
+                           (unsigned long long)fail_n) ||
           /* the report (RFC 8460 §5.3) */
           add(c, m, "--") || add(c, m, boundary) || add(c, m, "\r\n") ||
           add(c, m, "Content-Type: application/tlsrpt+gzip;\r\n name=\"") ||

@@ -100,6 +100,15 @@ static inline int trpt__ieq(const char *a, size_t an, const char *b, size_t bn)
     return 1;
 }
 
+/* Domain names equal ignoring ASCII case and one trailing dot (RFC 4343);
+ * an empty name equals nothing. */
+static inline int trpt__dom_eq(trpt_str a, trpt_str b)
+{
+    if (a.len && a.ptr[a.len - 1] == '.') a.len--;
+    if (b.len && b.ptr[b.len - 1] == '.') b.len--;
+    return a.len && trpt__ieq(a.ptr, a.len, b.ptr, b.len);
+}
+
 /* a[0..n) == b[0..n) for the short names and values of the hot parse and
  * table-building loops: word loads inline, where memcmp with a run-time
  * length is a libc call per member (4-8% of Lua 5.4's parse_report on the

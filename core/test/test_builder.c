@@ -189,25 +189,36 @@ static void test_rfc_example(void)
 
     /* §5.1 file names */
     trpt_str fn;
-    is_int(trpt_builder_filename(b, "mail.sender.example", "company-y.example", NULL, 1, &fn, &err),
+    is_int(trpt_builder_filename(b, "company-x.example", "company-y.example", NULL, 1, &fn, &err),
            TRPT_OK, "filename");
-    is_str(fn.ptr, fn.len, "mail.sender.example!company-y.example!1459468800!1459555199.json.gz",
+    is_str(fn.ptr, fn.len, "company-x.example!company-y.example!1459468800!1459555199.json.gz",
            "filename per RFC 8460 §5.1");
-    is_int(trpt_builder_filename(b, "mail.sender.example", NULL, "a1B2", 0, &fn, &err), TRPT_OK,
+    is_int(trpt_builder_filename(b, "company-x.example", NULL, "a1B2", 0, &fn, &err), TRPT_OK,
            "filename with unique-id, domain taken from the only policy");
-    is_str(fn.ptr, fn.len, "mail.sender.example!company-y.example!1459468800!1459555199!a1B2.json",
+    is_str(fn.ptr, fn.len, "company-x.example!company-y.example!1459468800!1459555199!a1B2.json",
            "filename with unique-id and .json");
-    is_int(trpt_builder_filename(b, "mail.sender.example", NULL, "a-1", 1, &fn, &err), TRPT_E_FIELD,
+    is_int(trpt_builder_filename(b, "company-x.example", NULL, "a-1", 1, &fn, &err), TRPT_E_FIELD,
            "unique-id with a hyphen");
-    is_int(trpt_builder_filename(b, "mail.sender.example", NULL, "", 1, &fn, &err), TRPT_E_FIELD,
+    is_int(trpt_builder_filename(b, "company-x.example", NULL, "", 1, &fn, &err), TRPT_E_FIELD,
            "empty unique-id");
-    is_int(trpt_builder_filename(b, "mail.sender.example", NULL,
+    is_int(trpt_builder_filename(b, "company-x.example", NULL,
                                  "0123456789012345678901234567890123456789012345678901234567890123x",
                                  1, &fn, &err), TRPT_E_FIELD, "unique-id over 64 characters");
     is_int(trpt_builder_filename(b, "bad!name", NULL, NULL, 1, &fn, &err), TRPT_E_FIELD,
            "submitter with '!'");
     ok(strcmp(err.path, "submitter") == 0, "error path names the submitter");
-    is_int(trpt_builder_filename(b, NULL, NULL, NULL, 1, &fn, &err), TRPT_E_ARG, "NULL submitter");
+    is_int(trpt_builder_filename(b, NULL, NULL, NULL, 1, &fn, &err), TRPT_OK,
+           "no submitter: contact-info's domain");
+    is_str(fn.ptr, fn.len, "company-x.example!company-y.example!1459468800!1459555199.json.gz",
+           "file name of contact-info's domain");
+    is_int(trpt_builder_filename(b, "Company-X.example.", NULL, NULL, 1, &fn, &err), TRPT_OK,
+           "submitter equal but for case and a trailing dot");
+    is_str(fn.ptr, fn.len, "Company-X.example!company-y.example!1459468800!1459555199.json.gz",
+           "the trailing dot is dropped from the file name");
+    is_int(trpt_builder_filename(b, "mail.sender.example", NULL, NULL, 1, &fn, &err), TRPT_E_FIELD,
+           "a submitter other than contact-info's domain (RFC 8460 §5.3: they must match)");
+    ok(strcmp(err.path, "submitter") == 0 && strstr(err.message, "company-x.example") != NULL,
+       "error names the submitter and contact-info's domain (%s)", err.message);
     is_int(trpt_builder_filename(b, "a.example", "x/y", NULL, 1, &fn, &err), TRPT_E_FIELD,
            "bad policy domain in the file name");
     free(want);
@@ -338,18 +349,19 @@ static void test_merging(void)
     is_str(out.ptr, out.len, want, "rows merge only when type and every field are equal; totals are sums");
 
     trpt_str fn;
-    is_int(trpt_builder_filename(b, "s.example", NULL, NULL, 1, &fn, &err), TRPT_E_ARG,
+    is_int(trpt_builder_filename(b, "example.com", NULL, NULL, 1, &fn, &err), TRPT_E_ARG,
            "filename without policy_domain when policies differ");
     ok(strstr(err.message, "policy_domain") != NULL, "message names policy_domain");
 
-    /* sums are capped at 2^53 */
-    is_int(trpt_builder_add_success(b, p2, INT64_C(9007199254740992) - 9, &err), TRPT_OK, "success up to 2^53");
-    is_int(trpt_builder_add_success(b, p2, 1, &err), TRPT_E_LIMIT, "success total past 2^53");
-    f.failed_session_count = INT64_C(9007199254740992);
-    is_int(trpt_builder_add_failure(b, p1, &f, &err), TRPT_E_LIMIT, "failure total past 2^53");
+    /* counts and sums stop at 2^53-1, the parser's bound (RFC 7493 §2.2) */
+    is_int(trpt_builder_add_success(b, p2, INT64_C(9007199254740991) - 9, &err), TRPT_OK,
+           "success up to 2^53-1");
+    is_int(trpt_builder_add_success(b, p2, 1, &err), TRPT_E_LIMIT, "success total past 2^53-1");
+    f.failed_session_count = INT64_C(9007199254740991);
+    is_int(trpt_builder_add_failure(b, p1, &f, &err), TRPT_E_LIMIT, "failure total past 2^53-1");
     is_int(trpt_builder_add_success(b, p2, -1, &err), TRPT_E_FIELD, "negative success count");
-    is_int(trpt_builder_add_success(b, p2, INT64_C(9007199254740993), &err), TRPT_E_FIELD,
-           "success count over 2^53");
+    is_int(trpt_builder_add_success(b, p2, INT64_C(9007199254740992), &err), TRPT_E_FIELD,
+           "success count of 2^53");
     is_int(trpt_builder_add_success(b, 3, 1, &err), TRPT_E_ARG, "unknown policy index");
     is_int(trpt_builder_add_failure(b, 99, &f, &err), TRPT_E_ARG, "failure for an unknown policy index");
     is_int(trpt_builder_add_failure(b, p1, NULL, &err), TRPT_E_ARG, "NULL failure");
@@ -506,7 +518,8 @@ static int alloc_attempt(tu_alloc *a, void *arg)
     if (!b) return TRPT_E_NOMEM;
     trpt_error err;
     trpt_str out;
-    trpt_email_opts o = { "r@a.example", "t@company-y.example", "a.example", NULL, NULL, 0, NULL };
+    trpt_email_opts o = { "r@company-x.example", "t@company-y.example", "company-x.example", NULL,
+                          NULL, 0, NULL };
     int rc = build_rfc_example(b);
     if (!rc) rc = trpt_builder_json(b, &out, &err);
     if (!rc) rc = trpt_builder_email(b, &o, &out, &err);
@@ -553,12 +566,12 @@ static void test_email(void)
     trpt_error err;
     trpt_str m, js;
     trpt_email_opts o = { 0 };
-    o.from = "tlsrpt@mail.sender.example";
+    o.from = "tlsrpt@company-x.example";
     o.to = "tlsrpt@company-y.example";
-    o.submitter = "mail.sender.example";
+    o.submitter = "company-x.example";
     o.date = 1459587600; /* 2016-04-02T09:00:00Z, a Saturday */
     o.boundary = "----=_NextPart_000_024E_01CC9B0A.AFE54C00";
-    o.message_id = "<abc.123@mail.sender.example>";
+    o.message_id = "<abc.123@company-x.example>";
     is_int(trpt_builder_email(b, &o, &m, &err), TRPT_OK, "email");
     char *mail = malloc(m.len + 1);
     memcpy(mail, m.ptr, m.len + 1);
@@ -567,15 +580,15 @@ static void test_email(void)
     ok(lines_ok(mail, mlen, &maxlen), "only CRLF line ends, none past 998 characters");
     ok(maxlen <= 78, "no line but the file name parameters longer than 78 (longest %d)", maxlen);
     const char *head =
-        "From: tlsrpt@mail.sender.example\r\n"
+        "From: tlsrpt@company-x.example\r\n"
         "Date: Sat, 2 Apr 2016 09:00:00 +0000\r\n"
         "To: tlsrpt@company-y.example\r\n"
-        "Message-ID: <abc.123@mail.sender.example>\r\n"
+        "Message-ID: <abc.123@company-x.example>\r\n"
         "Subject: Report Domain: company-y.example\r\n"
-        " Submitter: mail.sender.example\r\n"
-        " Report-ID: <5065427c-23d3-47ca-b6e0-946ea0e8c4be>\r\n"
+        " Submitter: company-x.example\r\n"
+        " Report-ID: <5065427c-23d3-47ca-b6e0-946ea0e8c4be@company-x.example>\r\n"
         "TLS-Report-Domain: company-y.example\r\n"
-        "TLS-Report-Submitter: mail.sender.example\r\n"
+        "TLS-Report-Submitter: company-x.example\r\n"
         "MIME-Version: 1.0\r\n"
         "Content-Type: multipart/report; report-type=\"tlsrpt\";\r\n"
         " boundary=\"----=_NextPart_000_024E_01CC9B0A.AFE54C00\"\r\n\r\n";
@@ -586,10 +599,10 @@ static void test_email(void)
     const char *att =
         "\r\n------=_NextPart_000_024E_01CC9B0A.AFE54C00\r\n"
         "Content-Type: application/tlsrpt+gzip;\r\n"
-        " name=\"mail.sender.example!company-y.example!1459468800!1459555199.json.gz\"\r\n"
+        " name=\"company-x.example!company-y.example!1459468800!1459555199.json.gz\"\r\n"
         "Content-Transfer-Encoding: base64\r\n"
         "Content-Disposition: attachment;\r\n"
-        " filename=\"mail.sender.example!company-y.example!1459468800!1459555199.json.gz\"\r\n\r\n";
+        " filename=\"company-x.example!company-y.example!1459468800!1459555199.json.gz\"\r\n\r\n";
     const char *a = strstr(mail, att);
     ok(a != NULL, "second part: application/tlsrpt+gzip, base64, §5.1 filename");
     const char *close = strstr(mail, "\r\n------=_NextPart_000_024E_01CC9B0A.AFE54C00--\r\n");
@@ -621,46 +634,81 @@ static void test_email(void)
     o.boundary = NULL;
     o.message_id = NULL;
     is_int(trpt_builder_email(b, &o, &m, &err), TRPT_OK, "email with default boundary and message-id");
-    ok(strstr(m.ptr, "Message-ID: <5065427c-23d3-47ca-b6e0-946ea0e8c4be@mail.sender.example>\r\n") != NULL,
+    ok(strstr(m.ptr, "Message-ID: <5065427c-23d3-47ca-b6e0-946ea0e8c4be@company-x.example>\r\n") != NULL,
        "default Message-ID is <report-id@submitter>");
+    o.submitter = NULL;
+    is_int(trpt_builder_email(b, &o, &m, &err), TRPT_OK, "email without a submitter");
+    ok(strstr(m.ptr, "\r\nTLS-Report-Submitter: company-x.example\r\n") != NULL,
+       "the submitter is contact-info's domain");
+    o.submitter = "company-x.example";
     ok(strstr(m.ptr, " boundary=\"tlsrpt=_") != NULL, "default boundary");
     o.message_id = "abc@def";
     is_int(trpt_builder_email(b, &o, &m, &err), TRPT_OK, "message_id without angle brackets");
     ok(strstr(m.ptr, "Message-ID: <abc@def>\r\n") != NULL, "brackets added");
+    o.message_id = "<m@[192.0.2.1]>";
+    is_int(trpt_builder_email(b, &o, &m, &err), TRPT_OK, "message_id with a literal id-right");
 
     /* header injection and bad options */
     struct { const char *what; trpt_email_opts o; int code; } bads[] = {
-        { "From with CRLF", { "a@b.example\r\nBcc: x@y.example", "t@c.example", "s.example", NULL, NULL, 0, NULL }, TRPT_E_FIELD },
-        { "From without @", { "nobody", "t@c.example", "s.example", NULL, NULL, 0, NULL }, TRPT_E_FIELD },
-        { "To with a space", { "a@b.example", "t @c.example", "s.example", NULL, NULL, 0, NULL }, TRPT_E_FIELD },
-        { "NULL to", { "a@b.example", NULL, "s.example", NULL, NULL, 0, NULL }, TRPT_E_FIELD },
-        { "NULL submitter", { "a@b.example", "t@c.example", NULL, NULL, NULL, 0, NULL }, TRPT_E_ARG },
+        { "From with CRLF", { "a@b.example\r\nBcc: x@y.example", "t@c.example", "company-x.example", NULL, NULL, 0, NULL }, TRPT_E_FIELD },
+        { "From without @", { "nobody", "t@c.example", "company-x.example", NULL, NULL, 0, NULL }, TRPT_E_FIELD },
+        { "To with a space", { "a@b.example", "t @c.example", "company-x.example", NULL, NULL, 0, NULL }, TRPT_E_FIELD },
+        { "NULL to", { "a@b.example", NULL, "company-x.example", NULL, NULL, 0, NULL }, TRPT_E_FIELD },
+        { "another submitter than contact-info's domain", { "a@b.example", "t@c.example", "s.example", NULL, NULL, 0, NULL }, TRPT_E_FIELD },
+        { "From with a leading dot", { ".a@b.example", "t@c.example", "company-x.example", NULL, NULL, 0, NULL }, TRPT_E_FIELD },
+        { "To with two dots", { "a@b.example", "t..u@c.example", "company-x.example", NULL, NULL, 0, NULL }, TRPT_E_FIELD },
+        { "message_id with two @", { "a@b.example", "t@c.example", "company-x.example", NULL, "<a@b@c>", 0, NULL }, TRPT_E_FIELD },
+        { "message_id with an empty id-left", { "a@b.example", "t@c.example", "company-x.example", NULL, "<@x>", 0, NULL }, TRPT_E_FIELD },
+        { "message_id with an empty id-right", { "a@b.example", "t@c.example", "company-x.example", NULL, "<x@>", 0, NULL }, TRPT_E_FIELD },
+        { "message_id with a trailing dot", { "a@b.example", "t@c.example", "company-x.example", NULL, "<x.@y>", 0, NULL }, TRPT_E_FIELD },
         { "submitter with CRLF", { "a@b.example", "t@c.example", "s.example\r\nX: y", NULL, NULL, 0, NULL }, TRPT_E_FIELD },
-        { "policy_domain with space", { "a@b.example", "t@c.example", "s.example", "a b.example", NULL, 0, NULL }, TRPT_E_FIELD },
-        { "message_id with CRLF", { "a@b.example", "t@c.example", "s.example", NULL, "<a@b>\r\nX: y", 0, NULL }, TRPT_E_FIELD },
-        { "message_id without @", { "a@b.example", "t@c.example", "s.example", NULL, "<ab>", 0, NULL }, TRPT_E_FIELD },
-        { "boundary with a quote", { "a@b.example", "t@c.example", "s.example", NULL, NULL, 0, "a\"b" }, TRPT_E_FIELD },
-        { "boundary of 71 characters", { "a@b.example", "t@c.example", "s.example", NULL, NULL, 0,
+        { "policy_domain with space", { "a@b.example", "t@c.example", "company-x.example", "a b.example", NULL, 0, NULL }, TRPT_E_FIELD },
+        { "message_id with CRLF", { "a@b.example", "t@c.example", "company-x.example", NULL, "<a@b>\r\nX: y", 0, NULL }, TRPT_E_FIELD },
+        { "message_id without @", { "a@b.example", "t@c.example", "company-x.example", NULL, "<ab>", 0, NULL }, TRPT_E_FIELD },
+        { "boundary with a quote", { "a@b.example", "t@c.example", "company-x.example", NULL, NULL, 0, "a\"b" }, TRPT_E_FIELD },
+        { "boundary of 71 characters", { "a@b.example", "t@c.example", "company-x.example", NULL, NULL, 0,
             "01234567890123456789012345678901234567890123456789012345678901234567890" }, TRPT_E_FIELD },
-        { "empty boundary", { "a@b.example", "t@c.example", "s.example", NULL, NULL, 0, "" }, TRPT_E_FIELD },
-        { "negative date", { "a@b.example", "t@c.example", "s.example", NULL, NULL, -1, NULL }, TRPT_E_FIELD },
+        { "empty boundary", { "a@b.example", "t@c.example", "company-x.example", NULL, NULL, 0, "" }, TRPT_E_FIELD },
+        { "negative date", { "a@b.example", "t@c.example", "company-x.example", NULL, NULL, -1, NULL }, TRPT_E_FIELD },
     };
     for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++)
         is_int(trpt_builder_email(b, &bads[i].o, &m, &err), bads[i].code, "email rejects %s", bads[i].what);
     is_int(trpt_builder_email(b, NULL, &m, &err), TRPT_E_ARG, "NULL email options");
     trpt_builder_free(b);
 
-    /* a report-id that cannot go into the Subject */
-    b = trpt_builder_new(NULL, NULL);
-    size_t p;
-    trpt_builder_set_meta(b, "O", "c@example.com", "id\r\nBcc: x@example.net", 0, 0, NULL);
-    trpt_builder_add_policy(b, "no-policy-found", "example.com", NULL, 0, NULL, 0, &p, NULL);
-    trpt_email_opts ok_o = { "a@b.example", "t@c.example", "s.example", NULL, NULL, 0, NULL };
-    is_int(trpt_builder_email(b, &ok_o, &m, &err), TRPT_E_FIELD, "report-id with CRLF is refused for e-mail");
-    ok(strcmp(err.path, "report-id") == 0, "error path report-id");
-    is_int(trpt_builder_json(b, &m, &err), TRPT_OK, "the same report-id is fine in JSON");
-    ok(strstr(m.ptr, "\"report-id\":\"id\\r\\nBcc: x@example.net\"") != NULL, "escaped in JSON");
-    trpt_builder_free(b);
+    /* Report-IDs that are no id-left: in the Subject (and a generated
+     * Message-ID) as one, <id-left@submitter>, with the letters and digits
+     * the parser compares; verbatim in the JSON. */
+    struct { const char *rid, *left; } ids[] = {
+        { "id\r\nBcc: x@example.net", "id--Bcc--x-example.net" },
+        { "daily report 1", "daily-report-1" },
+        { ".r", "-r" }, { "r.", "r-" }, { "a..b", "a.-b" },
+        { "=?utf-8?q?abc?=", "--utf-8-q-abc--" },
+    };
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        b = trpt_builder_new(NULL, NULL);
+        size_t p;
+        trpt_builder_set_meta(b, "O", "c@example.com", ids[i].rid, 0, 0, NULL);
+        trpt_builder_add_policy(b, "no-policy-found", "example.com", NULL, 0, NULL, 0, &p, NULL);
+        trpt_builder_add_success(b, p, 1, NULL);
+        trpt_email_opts ok_o = { "a@b.example", "t@c.example", NULL, NULL, NULL, 0, NULL };
+        is_int(trpt_builder_email(b, &ok_o, &m, &err), TRPT_OK, "report-id '%s': e-mail", ids[i].rid);
+        char want[160];
+        snprintf(want, sizeof want, "\r\n Report-ID: <%s@example.com>\r\n", ids[i].left);
+        ok(m.ptr && strstr(m.ptr, want) != NULL, "Subject Report-ID <%s@example.com>", ids[i].left);
+        snprintf(want, sizeof want, "\r\nMessage-ID: <%s@example.com>\r\n", ids[i].left);
+        ok(m.ptr && strstr(m.ptr, want) != NULL, "and that Message-ID");
+        ok(m.ptr && !strstr(m.ptr, "\nBcc:"), "no header line injected");
+        trpt_ctx *ctx = trpt_ctx_new(NULL, NULL, NULL);
+        trpt_report_email back;
+        int rc = trpt_parse_report_email(ctx, m.ptr, m.len, &(trpt_parse_opts){ 1 }, &back, &err);
+        is_int(rc, TRPT_OK, "it parses back in strict mode (%s)", rc ? err.message : "ok");
+        ok(!rc && back.report.report_id.len == strlen(ids[i].rid) &&
+               memcmp(back.report.report_id.ptr, ids[i].rid, strlen(ids[i].rid)) == 0,
+           "with the report-id verbatim");
+        trpt_ctx_free(ctx);
+        trpt_builder_free(b);
+    }
     free(mail);
 }
 
@@ -779,7 +827,8 @@ static void test_round_trip(void)
         ok(same, "%s: parse(generate(x)) equals x", name);
         if (!same) printf("#   first difference: %s\n", why);
 
-        trpt_email_opts o = { "tlsrpt@reporter.example", "rua@receiver.example", "reporter.example",
+        /* no submitter: contact-info's domain, as RFC 8460 §5.3 wants */
+        trpt_email_opts o = { "tlsrpt@reporter.example", "rua@receiver.example", NULL,
                               NULL, NULL, 1700000000, NULL };
         trpt_str m;
         rc = trpt_builder_email(b, &o, &m, &err);
@@ -889,31 +938,34 @@ static void test_add_report(void)
 }
 
 /* Security review: a long report-id and submitter must not produce a
- * generated Message-ID line past RFC 5322's 998 characters. */
+ * Subject or Message-ID line past RFC 5322's 998 characters. */
 static void test_review_long_message_id(void)
 {
-    char rid[901], sub[254];
+    char rid[901], sub[254], contact[260];
     memset(rid, 'r', 900);
     rid[900] = '\0';
     /* 253 bytes: three 63-byte labels and one of 61 */
     memset(sub, 'a', 253);
     sub[63] = sub[127] = sub[191] = '.';
     sub[253] = '\0';
+    snprintf(contact, sizeof contact, "c@%s", sub);
     trpt_builder *b = trpt_builder_new(NULL, NULL);
     size_t p;
     trpt_error err;
     trpt_str m;
-    is_int(trpt_builder_set_meta(b, "O", "c@example.com", rid, 0, 0, &err), TRPT_OK, "900-byte report-id");
+    is_int(trpt_builder_set_meta(b, "O", contact, rid, 0, 0, &err), TRPT_OK, "900-byte report-id");
     trpt_builder_add_policy(b, "no-policy-found", "example.com", NULL, 0, NULL, 0, &p, NULL);
-    trpt_email_opts o = { "a@b.example", "t@c.example", sub, NULL, NULL, 0, NULL };
+    trpt_email_opts o = { "a@b.example", "t@c.example", sub, NULL, "<x@y.example>", 0, NULL };
     int rc = trpt_builder_email(b, &o, &m, &err);
     int maxlen;
     ok(rc != TRPT_OK || lines_ok(m.ptr, m.len, &maxlen), "no line past 998 characters (rc %d)", rc);
-    is_int(rc, TRPT_E_LIMIT, "a generated Message-ID that cannot fit is a limit error");
-    ok(rc == TRPT_OK || strcmp(err.path, "message_id") == 0, "error path message_id");
-    o.message_id = "<x@y.example>";
-    is_int(trpt_builder_email(b, &o, &m, &err), TRPT_OK, "fine with an explicit message_id");
-    ok(lines_ok(m.ptr, m.len, &maxlen), "and every line fits");
+    is_int(rc, TRPT_E_LIMIT, "a Subject Report-ID that cannot fit is a limit error");
+    ok(rc == TRPT_OK || strcmp(err.path, "report-id") == 0, "error path report-id");
+    rid[900 - 253] = '\0';
+    is_int(trpt_builder_set_meta(b, "O", contact, rid, 0, 0, &err), TRPT_OK, "647-byte report-id");
+    o.message_id = NULL;
+    is_int(trpt_builder_email(b, &o, &m, &err), TRPT_OK, "fits with a 253-byte submitter");
+    ok(lines_ok(m.ptr, m.len, &maxlen), "and every line fits (longest %d)", maxlen);
     trpt_builder_free(b);
 }
 

@@ -97,7 +97,7 @@ static int to_int64(lua_State *L, int idx, int64_t *out)
 }
 
 /* t[key] as a count: absent -> dflt; non-number raises; fractional -> 0 with
- * *ok = 0. The core range-checks (negative, over 2^53). */
+ * *ok = 0. The core range-checks (negative, over 2^53-1). */
 static int64_t opt_count(lua_State *L, int t, const char *key, int64_t dflt, int *ok)
 {
     int64_t v = dflt;
