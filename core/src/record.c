@@ -27,8 +27,8 @@ static int hexval(int c)
 
 /* Selects the record, splits it and checks the version field. */
 static int parse_common(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt, const char *version,
-                        const char *rfc, trpt_str *raw, trpt_tv_field **fields, size_t *nf,
-                        trpt_error *err)
+                        const char *rfc, int first_wins, trpt_str *raw, trpt_tv_field **fields,
+                        size_t *nf, trpt_error *err)
 {
     char prefix[32];
     snprintf(prefix, sizeof prefix, "v=%s", version);
@@ -46,7 +46,7 @@ static int parse_common(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt, const 
         return trpt__fail(err, TRPT_E_SYNTAX, v->value_offset + strlen(version), rfc, "v",
                           "unexpected '%.*s' after %s (fields are separated by ';')",
                           Q(v->value.len - strlen(version)), v->value.ptr + strlen(version), prefix);
-    for (size_t i = 1; i < *nf; i++)
+    for (size_t i = 1; !first_wins && i < *nf; i++)
         if ((*fields)[i].name.len == 1 && (*fields)[i].name.ptr[0] == 'v')
             return trpt__fail(err, TRPT_E_DUPLICATE, (*fields)[i].offset, rfc, "v",
                               "a second v= field (the version comes once, first)");
@@ -262,7 +262,8 @@ static int parse_id(trpt_ctx *ctx, const trpt_tv_field *f, void *rec, trpt_error
 typedef struct record_kind {
     const char *version, *rfc;
     const char *key;          /* the required field; names are case-sensitive */
-    const char *dup_msg;      /* error text for a second key= */
+    const char *dup_msg;      /* error text for a second key= or v=; NULL: the first
+                                 wins and later ones are ignored */
     const char *missing_msg;  /* error text for no key= at all */
     int case_hint;            /* say so when only a KEY= in other case is there */
     int (*parse_key)(trpt_ctx *ctx, const trpt_tv_field *f, void *rec, trpt_error *err);
@@ -284,7 +285,9 @@ static int parse_record(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt, const 
     memset(o->rec, 0, o->size);
     trpt_tv_field *fields;
     size_t nf;
-    int rc = parse_common(ctx, txts, ntxt, k->version, k->rfc, o->raw, &fields, &nf, err);
+    const int first_wins = k->dup_msg == NULL;
+    int rc = parse_common(ctx, txts, ntxt, k->version, k->rfc, first_wins, o->raw, &fields, &nf,
+                          err);
     if (rc) {
         memset(o->rec, 0, o->size);
         return rc;
@@ -295,8 +298,10 @@ static int parse_record(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt, const 
     const trpt_tv_field *key = NULL, *key_case = NULL;
     for (size_t i = 1; i < nf; i++) {
         const trpt_tv_field *f = &fields[i];
+        if (first_wins && f->name.len == 1 && f->name.ptr[0] == 'v') continue;
         /* Field names are case-sensitive (%s"rua=", %s"id="): "RUA=" is an extension. */
         if (f->name.len == klen && memcmp(f->name.ptr, k->key, klen) == 0) {
+            if (key && first_wins) continue;
             if (key) {
                 rc = trpt__fail(err, TRPT_E_DUPLICATE, f->offset, k->rfc, k->key, "%s",
                                 k->dup_msg);
@@ -341,8 +346,10 @@ int trpt_parse_tlsrpt_record(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt,
 int trpt_parse_sts_record(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt, trpt_sts_record *out,
                           trpt_error *err)
 {
+    /* RFC 8461 §3.2: "If any non-repeated field ... is duplicated, all
+     * entries except for the first SHALL be ignored" (TXT records too). */
     static const record_kind kind = {
-        "STSv1", RFC_STS, "id", "a second id= field",
+        "STSv1", RFC_STS, "id", NULL,
         "missing id= (the policy id senders compare to detect changes)", 0, parse_id,
     };
     if (!out) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL argument");
