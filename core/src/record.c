@@ -6,6 +6,7 @@
  * in order). A second "v=" field, a second rua= or id= is
  * TRPT_E_DUPLICATE. */
 #include "tagvalue.h"
+#include "hostname.h"
 
 #include <stdio.h>
 
@@ -102,6 +103,87 @@ static int uri_chars(const char *u, size_t n, size_t off, trpt_error *err)
     return TRPT_OK;
 }
 
+/* A mail domain: LDH labels (trpt__domain_ok), or labels holding UTF-8 (an
+ * IDN as RFC 6068 §2 lets mailto carry it), or an address literal. */
+static int mail_domain_ok(const char *d, size_t n)
+{
+    if (n >= 2 && d[0] == '[' && d[n - 1] == ']') {
+        if (n > 7 && trpt__ieq(d + 1, 5, "IPv6:", 5)) return trpt__ip_ok(d + 6, n - 7);
+        return trpt__ip_ok(d + 1, n - 2) && !memchr(d, ':', n); /* [192.0.2.1] */
+    }
+    if (trpt__domain_ok(d, n, 0)) return 1;
+    int utf8 = 0;
+    size_t label = 0;
+    if (n == 0 || n > 253) return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)d[i];
+        if (c == '.') {
+            if (label == 0 || d[i - 1] == '-') return 0;
+            label = 0;
+            continue;
+        }
+        if (!(c >= 0x80 || trpt__is_alnum(c) || (c == '-' && label > 0)) || ++label > 63) return 0;
+        utf8 |= c >= 0x80;
+    }
+    return utf8 && label > 0 && d[n - 1] != '-';
+}
+
+/* addr-spec of a decoded mailto target, leniently: a local part that is
+ * quoted, or free of '@' and of leading, trailing and doubled dots; then a
+ * mail domain. */
+static int mail_address_ok(const char *t, size_t n)
+{
+    const char *at = NULL;
+    for (size_t i = n; i-- > 0;)
+        if (t[i] == '@') {
+            at = t + i;
+            break;
+        }
+    if (!at || at == t) return 0;
+    size_t ln = (size_t)(at - t);
+    if (!(ln >= 2 && t[0] == '"' && t[ln - 1] == '"')) {
+        if (memchr(t, '@', ln) || t[0] == '.' || t[ln - 1] == '.') return 0;
+        for (size_t i = 1; i < ln; i++)
+            if (t[i] == '.' && t[i - 1] == '.') return 0;
+    }
+    return mail_domain_ok(at + 1, n - ln - 1);
+}
+
+/* The authority of an https URI (after "//", before the path): an
+ * optional userinfo without '@', then a DNS name, an IPv4 address or a
+ * bracketed IPv6 address, then an optional port of digits. */
+static int https_authority_ok(const char *a, size_t n)
+{
+    const char *at = memchr(a, '@', n);
+    if (at) {
+        size_t skip = (size_t)(at + 1 - a);
+        if (memchr(at + 1, '@', n - skip) || memchr(a, '[', skip) || memchr(a, ']', skip))
+            return 0;
+        a += skip;
+        n -= skip;
+    }
+    size_t he;
+    if (n && a[0] == '[') {
+        const char *close = memchr(a, ']', n);
+        if (!close || !memchr(a, ':', (size_t)(close - a)) ||
+            !trpt__ip_ok(a + 1, (size_t)(close - a - 1)))
+            return 0; /* IP-literal: IPv6 only */
+        he = (size_t)(close - a) + 1;
+    } else {
+        he = 0;
+        while (he < n && a[he] != ':') he++;
+        if (!trpt__domain_ok(a, he, 0)) return 0;
+    }
+    if (he == n) return 1;
+    if (a[he] != ':' || n - he - 1 > 5) return 0;
+    unsigned long port = 0;
+    for (size_t i = he + 1; i < n; i++) {
+        if (!trpt__is_digit((unsigned char)a[i])) return 0;
+        port = port * 10 + (unsigned long)(a[i] - '0');
+    }
+    return port <= 65535;
+}
+
 /* One tlsrpt-uri: mailto: or https: (RFC 8460 §3). */
 static int parse_uri(trpt_ctx *ctx, const char *u, size_t n, size_t off, trpt_rua *out,
                      trpt_error *err)
@@ -140,6 +222,10 @@ static int parse_uri(trpt_ctx *ctx, const char *u, size_t n, size_t off, trpt_ru
         if (trpt__utf8_prefix((const unsigned char *)t, tl) != tl)
             return trpt__fail(err, TRPT_E_UTF8, off, RFC_TLSRPT, "rua",
                               "mailto URI '%.*s' decodes to invalid UTF-8", Q(n), u);
+        if (!mail_address_ok(t, tl))
+            return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",
+                              "mailto URI '%.*s': '%.*s' is not an address (RFC 6068 addr-spec)",
+                              Q(n), u, Q(tl), t);
         return TRPT_OK;
     }
     if (trpt__ieq(u, s, "https", 5)) {
@@ -152,6 +238,10 @@ static int parse_uri(trpt_ctx *ctx, const char *u, size_t n, size_t off, trpt_ru
                               "https URI '%.*s' has no //host", Q(n), u);
         size_t ae = hs;
         while (ae < rlen && rest[ae] != '/' && rest[ae] != '?' && rest[ae] != '#') ae++;
+        if (ae > hs && !https_authority_ok(rest + hs, ae - hs))
+            return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",
+                              "https URI '%.*s': '%.*s' is not a host[:port] (RFC 3986 §3.2)",
+                              Q(n), u, Q(ae - hs), rest + hs);
         for (size_t i = hs; i < ae; i++)
             if (rest[i] == '@') hs = i + 1;
         if (hs < ae && rest[hs] == '[') {
