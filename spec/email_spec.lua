@@ -80,7 +80,7 @@ local reals = {
     "mail.sender.example!example.com!1013662812!1013749130.json", "application/tlsrpt",
     "2020-01-01T00:00:00Z_example.com",
     "email-filename-date-mismatch,email-filename-submitter-mismatch,email-media-type,"
-      .. "email-report-domain-mismatch,email-subject-report-id-mismatch" },
+      .. "email-report-domain-mismatch,email-subject-report-id-mismatch,email-submitter-contact-mismatch" },
   { "google-messagingengine-anon-20260511.eml", "example.com", "google.com",
     "Report Domain: example.com Submitter: google.com Report-ID: <2026.05.11T00.00.00Z+example.com@google.com>",
     "google.com!example.com!1778457600!1778543999!001.json.gz", "application/tlsrpt+gzip",
@@ -92,7 +92,7 @@ local reals = {
   { "mailru-krvtz-sts-fetch-timeout.eml", "krvtz.net", "mail.ru",
     "Report Domain: krvtz.net Submitter: mail.ru Report-ID: <c96d67df-0440-57f7-6e96-c83824d0fdf2@mail.ru>",
     "mail.ru!krvtz.net!1674604800!1674691200!001.json.gz", "application/tlsrpt+gzip",
-    "c96d67df-0440-57f7-6e96-c83824d0fdf2@mail.ru", "" },
+    "c96d67df-0440-57f7-6e96-c83824d0fdf2@mail.ru", "email-submitter-contact-mismatch" },
   { "microsoft-krvtz-sts-and-tlsa.eml", "krvtz.net", "microsoft.com",
     "Report Domain: krvtz.net Submitter: microsoft.com Report-ID: 133708152202987951+krvtz.net",
     "microsoft.com!krvtz.net!1726185600!1726271999!133708152202987951.json.gz",

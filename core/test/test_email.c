@@ -76,7 +76,7 @@ static const struct real {
       "mail.sender.example!example.com!1013662812!1013749130.json", "application/tlsrpt",
       "2020-01-01T00:00:00Z_example.com",
       "email-filename-date-mismatch,email-filename-submitter-mismatch,email-media-type,"
-      "email-report-domain-mismatch,email-subject-report-id-mismatch" },
+      "email-report-domain-mismatch,email-subject-report-id-mismatch,email-submitter-contact-mismatch" },
     { "google-messagingengine-anon-20260511.eml", "example.com", "google.com",
       "Report Domain: example.com Submitter: google.com Report-ID: <2026.05.11T00.00.00Z+example.com@google.com>",
       "noreply-smtp-tls-reporting@google.com", "Tue, 12 May 2026 08:44:48 -0700",
@@ -95,7 +95,7 @@ static const struct real {
       "noreply-smtp-tls-reporting@corp.mail.ru", "Thu, 26 Jan 2023 03:10:38 +0300",
       "<c96d67df-0440-57f7-6e96-c83824d0fdf2@mail.ru>",
       "mail.ru!krvtz.net!1674604800!1674691200!001.json.gz", "application/tlsrpt+gzip",
-      "c96d67df-0440-57f7-6e96-c83824d0fdf2@mail.ru", "" },
+      "c96d67df-0440-57f7-6e96-c83824d0fdf2@mail.ru", "email-submitter-contact-mismatch" },
     { "microsoft-krvtz-sts-and-tlsa.eml", "krvtz.net", "microsoft.com",
       "Report Domain: krvtz.net Submitter: microsoft.com Report-ID: 133708152202987951+krvtz.net",
       "<tlsrpt-noreply@microsoft.com>", "Sat, 14 Sep 2024 19:37:28 +0000",
