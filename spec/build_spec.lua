@@ -421,4 +421,36 @@ describe("review: fields are read raw, not through __index", function()
     assert.are.equal("field", code)
     assert.truthy(msg:find("policy-type", 1, true))
   end)
+
+  -- Boolean options go through __index; that code ran while C already held
+  -- the builder and the option strings (heap-use-after-free under ASan).
+  local function small()
+    local b = tlsrpt.builder { organization_name = "O", contact_info = "c@example.com", report_id = "r",
+                               start_datetime = 0, end_datetime = 86399 }
+    b:success(b:policy { policy_type = "sts", policy_domain = "example.com" }, 1)
+    return b
+  end
+
+  it("an options __index that frees the builder: an error, not freed memory", function()
+    for _, method in ipairs { "post", "filename" } do
+      local b = small()
+      local gc = getmetatable(b).__gc
+      local opts = setmetatable({}, { __index = function() gc(b) end })
+      local ok, err = pcall(b[method], b, opts)
+      assert.is_false(ok, method)
+      assert.truthy(tostring(err):find("builder already freed", 1, true), method)
+    end
+  end)
+
+  it("an options __index that drops the option strings: they are read after it", function()
+    local b = small()
+    local opts = { submitter = ("s"):rep(100) .. ".example", policy_domain = "example.com" }
+    setmetatable(opts, { __index = function(t)
+      rawset(t, "submitter", nil)
+      collectgarbage()
+      collectgarbage()
+    end })
+    -- gzip (read first, through __index) drops the submitter: the default applies
+    assert.are.equal("example.com!example.com!0!86399.json.gz", b:filename(opts))
+  end)
 end)

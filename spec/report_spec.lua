@@ -193,6 +193,8 @@ describe("API contract", function()
     assert.has_error(function() tlsrpt.parse_report(good, { strict = "yes" }) end)
     assert.has_error(function() tlsrpt.parse_report(good, { max_depth = "deep" }) end)
     assert.has_error(function() tlsrpt.parse_report(good, { max_depth = -1 }) end)
+    assert.has_error(function() tlsrpt.parse_report(good, { max_depth = 1.5 }) end)
+    assert.has_error(function() tlsrpt.parse_report(good, { max_input = 0.9 }) end)
     assert.has_error(function() tlsrpt.gunzip(42 == 42) end)
   end)
 
@@ -208,6 +210,14 @@ describe("API contract", function()
       assert.are.equal("integer", math.type(r.policies[1].summary.total_successful_session_count))
     end
     assert.are.equal(1704067200, r.date_range.start_epoch)
+    -- unknown members too, 16-digit negatives included (the sign is no digit)
+    r = tlsrpt.parse_report((good:gsub("^{", '{"x-pos":1000000000000000,"x-neg":-1000000000000000,', 1)))
+    assert.are.equal(1000000000000000, r.extra["x-pos"])
+    assert.are.equal(-1000000000000000, r.extra["x-neg"])
+    if math.type then
+      assert.are.equal("integer", math.type(r.extra["x-pos"]))
+      assert.are.equal("integer", math.type(r.extra["x-neg"]))
+    end
   end)
 
   it("error info carries code, path, rfc, offset, message", function()

@@ -243,7 +243,7 @@ static int result(lua_State *L, int rc, const trpt_error *err, int handle_arg)
 /* b:policy{policy_type=, policy_domain=, policy_string={}, mx_host={}} -> handle */
 static int m_policy(lua_State *L)
 {
-    trpt_builder *b = check_builder(L);
+    check_builder(L);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     trpt_ctx *tmp = tl_newctx(L, NULL); /* index 3: scratch arrays, freed by GC */
@@ -266,6 +266,7 @@ static int m_policy(lua_State *L)
     if (nul) return bad_value(L, TRPT_E_UTF8, "policy", "policy string contains a NUL byte");
     size_t index;
     trpt_error err;
+    trpt_builder *b = check_builder(L);
     int rc = trpt_builder_add_policy(b, type.ptr, dom.ptr, cps, ns, cmx, nm, &index, &err);
     if (rc) return tl_fail(L, &err);
 #if LUA_VERSION_NUM >= 503
@@ -304,7 +305,7 @@ static int m_success(lua_State *L)
  * failed_session_count, else 1. */
 static int m_failure(lua_State *L)
 {
-    trpt_builder *b = check_builder(L);
+    check_builder(L);
     size_t p = check_handle(L, 2);
     luaL_checktype(L, 3, LUA_TTABLE);
     trpt_failure f;
@@ -316,6 +317,7 @@ static int m_failure(lua_State *L)
         return bad_value(L, TRPT_E_FIELD, "failure-details.failed-session-count",
                          "session count must be a whole number");
     trpt_error err;
+    trpt_builder *b = check_builder(L);
     return result(L, trpt_builder_add_failure(b, p, &f, &err), &err, 2);
 }
 
@@ -416,7 +418,7 @@ static int read_report(lua_State *L, int t, trpt_ctx *ctx, trpt_report *r)
 /* b:add_report(report_table) */
 static int m_add_report(lua_State *L)
 {
-    trpt_builder *b = check_builder(L);
+    check_builder(L);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     trpt_ctx *tmp = tl_newctx(L, NULL);
@@ -424,6 +426,7 @@ static int m_add_report(lua_State *L)
     int n = read_report(L, 2, tmp, &r);
     if (n) return n;
     trpt_error err;
+    trpt_builder *b = check_builder(L);
     return result(L, trpt_builder_add_report(b, &r, &err), &err, 0);
 }
 
@@ -456,17 +459,24 @@ static const char *opt_cstr(lua_State *L, int t, const char *key, int *nul)
     return s.ptr;
 }
 
+/* Option reads can run Lua code: tl_optbool's __index, and any allocation
+ * a finalizer. So methods read the options that way first, the raw string
+ * fields next, and take the builder pointer (check_builder again) last,
+ * right before the core call: code that frees the builder or drops an
+ * option string then runs before C holds either. */
+
 /* b:filename{submitter=, policy_domain=, unique_id=, gzip=true} */
 static int m_filename(lua_State *L)
 {
-    trpt_builder *b = check_builder(L);
+    check_builder(L);
     if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+    int gz = tl_optbool(L, 2, "gzip", 1);
     int nul = 0;
     const char *sub = opt_cstr(L, 2, "submitter", &nul);
     const char *dom = opt_cstr(L, 2, "policy_domain", &nul);
     const char *uid = opt_cstr(L, 2, "unique_id", &nul);
-    int gz = tl_optbool(L, 2, "gzip", 1);
     if (nul) return bad_value(L, TRPT_E_FIELD, "filename", "option contains a NUL byte");
+    trpt_builder *b = check_builder(L);
     trpt_str out;
     trpt_error err;
     if (trpt_builder_filename(b, sub, dom, uid, gz, &out, &err)) return tl_fail(L, &err);
@@ -477,7 +487,7 @@ static int m_filename(lua_State *L)
 /* b:email{from=, to=, submitter=, policy_domain=, message_id=, date=, boundary=} */
 static int m_email(lua_State *L)
 {
-    trpt_builder *b = check_builder(L);
+    check_builder(L);
     luaL_checktype(L, 2, LUA_TTABLE);
     int nul = 0;
     trpt_email_opts o;
@@ -493,6 +503,7 @@ static int m_email(lua_State *L)
     if (rd < 0) o.date = (int64_t)time(NULL);
     if (rd == 0)
         return bad_value(L, TRPT_E_FIELD, "date", "date must be whole epoch seconds or RFC 3339 with a zone");
+    trpt_builder *b = check_builder(L);
     trpt_str out;
     trpt_error err;
     if (trpt_builder_email(b, &o, &out, &err)) return tl_fail(L, &err);
@@ -503,8 +514,9 @@ static int m_email(lua_State *L)
 /* b:post{gzip=true} -> body, content_type */
 static int m_post(lua_State *L)
 {
-    trpt_builder *b = check_builder(L);
+    check_builder(L);
     int gz = tl_optbool(L, 2, "gzip", 1);
+    trpt_builder *b = check_builder(L);
     trpt_str out;
     const char *ct;
     trpt_error err;

@@ -123,8 +123,9 @@ static int l_resolve(lua_State *L)
     tl_resolver *u = check_resolver(L, 1);
     size_t nlen;
     const char *name = tl_checkbytes(L, 2, &nlen);
-    const char *type = luaL_checkstring(L, 3);
-    int kind = type_kind(type);
+    size_t tlen;
+    const char *type = luaL_checklstring(L, 3, &tlen);
+    int kind = strlen(type) == tlen ? type_kind(type) : 0; /* "TXT\0x" is no type */
     if (!kind) return luaL_argerror(L, 3, "type must be \"TXT\", \"MX\" or \"TLSA\"");
     if (!u->r) return luaL_error(L, "resolver is closed");
     trpt_error err;

@@ -176,7 +176,7 @@ static void push_json(lua_State *L, const char **pp, const char *e)
             p++;
         }
         size_t n = (size_t)(p - s);
-        if (!frac && n < 17) { /* validated: within ±(2^53-1) */
+        if (!frac && n - (*s == '-') < 17) { /* validated: within ±(2^53-1) */
             int64_t v = 0;
             int neg = *s == '-';
             for (const char *q = s + neg; q < p; q++) v = v * 10 + (*q - '0');

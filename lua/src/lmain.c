@@ -54,6 +54,8 @@ void tl_limits_opt(lua_State *L, int idx, trpt_limits *lim)
             lua_Number n = lua_tonumber(L, -1);
             if (!(n >= 0) || n > 4294967295.0 * (limit_fields[i].is_size ? 4096.0 : 1.0))
                 luaL_error(L, "option '%s' out of range", limit_fields[i].name);
+            if (n != (lua_Number)(unsigned long long)n)
+                luaL_error(L, "option '%s' must be a whole number", limit_fields[i].name);
             char *field = (char *)lim + limit_fields[i].off;
             if (limit_fields[i].is_size) *(size_t *)field = (size_t)n;
             else *(unsigned *)field = (unsigned)n;
