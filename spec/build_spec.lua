@@ -49,7 +49,7 @@ local function rfc_example()
 end
 
 -- parse(generate(x)) == x, minus warnings; an absent array equals an empty
--- one (the generator leaves empty arrays out, RFC 8460 §4.5 allows both).
+-- one (the generator leaves empty arrays out, RFC 8460 §4.4 allows both).
 local function normalize(r)
   local c = {}
   for k, v in pairs(r) do c[k] = v end

@@ -155,7 +155,7 @@ describe("tlsrpt CLI", function()
       local rc, out, err = run("parse examples/report.json")
       assert.are.equal(0, rc)
       assert.are.equal("", err)
-      -- RFC 8460 §4.5 key order, 2-space indent
+      -- RFC 8460 §4.4 key order, 2-space indent
       assert.matches('^{\n  "organization%-name": "Mail Sender Inc.",\n  "date%-range": {\n' ..
         '    "start%-datetime": "2024%-01%-01T00:00:00Z",\n    "end%-datetime": "2024%-01%-01T23:59:59Z"\n  },\n' ..
         '  "contact%-info": "tlsrpt%-contact@mail.sender.example",\n  "report%-id": ', out)

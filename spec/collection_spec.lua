@@ -84,7 +84,7 @@ describe("tlsrpt.collection", function()
       local c = sample()
       assert.is_false(c:add(report("Google", "g1", T0 + 99 * DAY, { { "sts", "other.example", 1, 0 } })))
       assert.are.same({ 3, 8 }, { c:count() })
-      -- same report-id from another sender is another report (RFC 8460 §4.1:
+      -- same report-id from another sender is another report (RFC 8460 §4:
       -- report-id is unique per sender only)
       assert.is_true(c:add(report("Yahoo", "g1", T0, { { "sts", "example.com", 1, 0 } })))
     end)

@@ -226,7 +226,7 @@ describe("API contract", function()
     assert.are.equal("field", code)
     assert.are.equal("field", info.code)
     assert.are.equal("date-range", info.path)
-    assert.are.equal("RFC 8460 §4.1", info.rfc)
+    assert.are.equal("RFC 8460 §4.1", info.rfc) -- report time frame
     assert.are.equal(14, info.offset)
     assert.is_string(info.message)
     assert.truthy(msg:find("date-range", 1, true))

@@ -57,7 +57,7 @@ typedef enum trpt_code {
 typedef struct trpt_error {
     int code;           /* trpt_code */
     size_t offset;      /* byte offset into the input, or TRPT_NO_OFFSET */
-    const char *rfc;    /* static "RFC 8460 §4.5" style section, or NULL */
+    const char *rfc;    /* static "RFC 8460 §4.4" style section, or NULL */
     char path[160];     /* JSON path ("policies[0].policy.policy-type") or tag, "" if none */
     char message[256];  /* human-readable, NUL-terminated */
 } trpt_error;

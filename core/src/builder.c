@@ -172,7 +172,7 @@ static int check_epochs(int64_t start, int64_t end, trpt_error *err)
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, "RFC 3339 §5.6", "date-range",
                           "dates must lie between 1970 and 9999");
     if (end < start)
-        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_METADATA, "date-range",
+        return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_TIMEFRAME, "date-range",
                           "end-datetime is before start-datetime");
     return TRPT_OK;
 }

@@ -8,7 +8,7 @@
 /* Counts stay exact in every JSON consumer (IEEE doubles): RFC 8259 §6. */
 #define BLD_MAX_COUNT (((int64_t)1 << 53) - 1) /* what the parser reads back exactly (RFC 7493 §2.2) */
 
-/* Optional failure-detail fields, in RFC 8460 §4.5 output order. */
+/* Optional failure-detail fields, in RFC 8460 §4.4 output order. */
 enum { BLD_SENDING_MTA_IP, BLD_RECEIVING_MX_HOSTNAME, BLD_RECEIVING_MX_HELO, BLD_RECEIVING_IP,
        BLD_ADDITIONAL_INFORMATION, BLD_FAILURE_REASON_CODE, BLD_NOPT };
 

@@ -1,4 +1,4 @@
-/* Canonical report JSON (RFC 8460 §4.5): keys in the order of the RFC's
+/* Canonical report JSON (RFC 8460 §4.4): keys in the order of the RFC's
  * schema and example (Appendix B), compact, exact integers, no nulls, absent optional fields and
  * empty arrays left out. jansson encodes every value; the skeleton around
  * them is written here so memory stays proportional to one failure row,
@@ -76,7 +76,7 @@ static json_t *summary_obj(const bld_policy *p)
     return o;
 }
 
-/* RFC 8460 §4.5 schema order: result-type, sending-mta-ip,
+/* RFC 8460 §4.4 schema order: result-type, sending-mta-ip,
  * receiving-mx-hostname, (receiving-mx-helo), receiving-ip,
  * failed-session-count, additional-information, failure-reason-code. */
 static json_t *row_obj(const bld_row *r)

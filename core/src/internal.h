@@ -17,17 +17,17 @@
 
 /* RFC 8460 sections cited by the warnings and errors of the report parser,
  * the builder and the e-mail code (static strings), in one place so that
- * they cannot drift apart:
- * §4.1 report metadata, §4.3 delivery summary (the counts), §4.4
- * result types, §4.5 the JSON report schema (the policy object, the
- * failure-detail members and every member not described in prose
- * elsewhere). §4.2 (report time frame) only says a report SHOULD cover a
- * UTC day, which no check enforces. */
-#define TRPT_RFC_METADATA  "RFC 8460 §4.1"
-#define TRPT_RFC_POLICY    "RFC 8460 §4.5"
-#define TRPT_RFC_COUNTS    "RFC 8460 §4.3"
-#define TRPT_RFC_RESULTS   "RFC 8460 §4.4"
-#define TRPT_RFC_SCHEMA    "RFC 8460 §4.5"
+ * they cannot drift apart: §4 the report metadata (organization-name,
+ * contact-info, report-id), §4.1 report time frame (the date-range), §4.2
+ * delivery summary (the counts), §4.3 result types, §4.4 the JSON report
+ * schema (the policy object, the failure-detail members and every member
+ * not described in prose elsewhere). */
+#define TRPT_RFC_METADATA  "RFC 8460 §4"
+#define TRPT_RFC_TIMEFRAME "RFC 8460 §4.1"
+#define TRPT_RFC_POLICY    "RFC 8460 §4.4"
+#define TRPT_RFC_COUNTS    "RFC 8460 §4.2"
+#define TRPT_RFC_RESULTS   "RFC 8460 §4.3"
+#define TRPT_RFC_SCHEMA    "RFC 8460 §4.4"
 #define TRPT_RFC_FILENAME  "RFC 8460 §5.1"
 #define TRPT_RFC_DELIVERY  "RFC 8460 §5.3"
 #define TRPT_RFC_JSON      "RFC 8259"

@@ -626,7 +626,7 @@ static const keytab failure_keys[] = {
     K("failure-reason-code"),
 };
 
-/* RFC 8460 §4.4 result type of s (TRPT_RESULT_OTHER if unknown), without
+/* RFC 8460 §4.3 result type of s (TRPT_RESULT_OTHER if unknown), without
  * the strlen per name of trpt_result_type_from: this runs per detail. */
 static int result_type(trpt_str s)
 {
@@ -768,7 +768,7 @@ static const keytab policy_keys[] = {
     K("policy-type"), K("policy-string"), K("policy-domain"), K("mx-host"),
 };
 
-/* The "policy" object (RFC 8460 §4.5); its extras go to the policy result. */
+/* The "policy" object (RFC 8460 §4.4); its extras go to the policy result. */
 static int parse_policy(rp *r, trpt_policy_result *pr)
 {
     int rc = 0;
@@ -891,7 +891,7 @@ static int parse_policy_item(rp *r, trpt_policy_result *pr)
                    "required member missing, counts taken as 0")))
         return rc;
     if (fd_array) {
-        /* RFC 8460 §4.3: the details break down the failure total. */
+        /* RFC 8460 §4.2: the details break down the failure total. */
         int64_t sum = 0;
         int over = 0;
         for (size_t i = 0; i < pr->nfailures; i++)
@@ -932,9 +932,9 @@ static int parse_policies(rp *r)
 static int parse_date(rp *r, trpt_str *s, int64_t *epoch)
 {
     int present, rc;
-    if ((rc = str_field(r, s, &present, TRPT_RFC_METADATA))) return rc;
+    if ((rc = str_field(r, s, &present, TRPT_RFC_TIMEFRAME))) return rc;
     if (!present)
-        return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_METADATA, NULL,
+        return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_TIMEFRAME, NULL,
                                "must be an RFC 3339 date-time, not null");
     int k = trpt__datetime_parse(s->ptr, s->len, epoch);
     if (k < 0)
@@ -947,7 +947,7 @@ static int parse_date(rp *r, trpt_str *s, int64_t *epoch)
     /* RFC 3339 has years 0000-9999 and offsets around them; a report's dates
      * lie in 1970..9999 UTC (the builder writes no other). */
     if (*epoch < 0 || *epoch > TRPT_MAX_EPOCH)
-        return warn(r, "datetime-out-of-range", TRPT_RFC_METADATA, NULL,
+        return warn(r, "datetime-out-of-range", TRPT_RFC_TIMEFRAME, NULL,
                     "date-time before 1970 or after 9999 (UTC), kept");
     return TRPT_OK;
 }
@@ -970,7 +970,7 @@ static int parse_date_range(rp *r)
     int rc = 0;
     mwalk w = { 0, 0, 0 };
     size_t xfrom = r->extra.len;
-    int st = object_open(r, &rc, TRPT_RFC_METADATA);
+    int st = object_open(r, &rc, TRPT_RFC_TIMEFRAME);
     if (st < 0) return rc;
     while (!st) {
         trpt_str k;
@@ -978,7 +978,7 @@ static int parse_date_range(rp *r)
         if ((rc = member(r, &w, range_keys, 2, &k, &id))) return rc;
         if (id == 0) rc = parse_date(r, &r->r->start_datetime, &r->r->start_epoch);
         else if (id == 1) rc = parse_date(r, &r->r->end_datetime, &r->r->end_epoch);
-        else rc = extra_member(r, k, TRPT_RFC_METADATA);
+        else rc = extra_member(r, k, TRPT_RFC_TIMEFRAME);
         if (rc) return rc;
         st = member_next(r, &rc) ? 0 : 1;
         if (rc) return rc;
@@ -986,10 +986,10 @@ static int parse_date_range(rp *r)
     J->depth--;
     for (int i = 0; i < 2; i++)
         if (!(w.seen & (1u << i)))
-            return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_METADATA, range_keys[i].name,
+            return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_TIMEFRAME, range_keys[i].name,
                                    "required member missing");
     if (r->r->end_epoch < r->r->start_epoch &&
-        (rc = warn(r, "date-range-inverted", TRPT_RFC_METADATA, NULL,
+        (rc = warn(r, "date-range-inverted", TRPT_RFC_TIMEFRAME, NULL,
                    "end-datetime is before start-datetime")))
         return rc;
     (void)xfrom; /* date-range extras stay with the report's */
@@ -1051,7 +1051,7 @@ static int parse_top(rp *r)
         return trpt__json_fail(J, TRPT_E_SYNTAX, TRPT_RFC_JSON, NULL,
                                "trailing characters after the report");
     if (!(w.seen & 2u))
-        return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_METADATA, "date-range",
+        return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_TIMEFRAME, "date-range",
                                "required member missing");
     if (!(w.seen & 16u))
         return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_SCHEMA, "policies",

@@ -1,4 +1,4 @@
-/* RFC 8460 §4.5 policy types and §4.4 result types: names <-> enums. */
+/* RFC 8460 §4.4 policy types and §4.3 result types: names <-> enums. */
 #include "internal.h"
 
 static const char *const result_names[] = {

@@ -505,7 +505,7 @@ static void test_paths(void)
     ok(rc == TRPT_OK && r.nwarnings == 2 && r.nwarnings_dropped == 1, "past max_warnings: counted");
     trpt_ctx_free(ctx);
 
-    /* Every RFC 8460 §4.4 result type maps to the enum types.c names. */
+    /* Every RFC 8460 §4.3 result type maps to the enum types.c names. */
     ctx = trpt_ctx_new(NULL, NULL, NULL);
     int mapped = 0;
     for (int t = 1; trpt_result_type_name(t); t++) {

@@ -86,7 +86,7 @@ function M.rfc3339(epoch)
   return string.format("%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s)
 end
 
--- Identity of a report for deduplication. RFC 8460 §4.1 makes report-id
+-- Identity of a report for deduplication. RFC 8460 §4 makes report-id
 -- unique per sender, so (organization_name, report_id) names a report. A
 -- report without report-id is named by what it says instead: organization,
 -- date range, contact and each policy's type, domain and totals, so the same

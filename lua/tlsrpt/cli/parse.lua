@@ -1,7 +1,7 @@
 -- tlsrpt.cli.parse: `tlsrpt parse`, reports printed as normalized RFC 8460 JSON.
 --
 --   parse.run(args, io_) -> exit status | nil, usage message
---   parse.normalize(report) -> the report as json.object in RFC 8460 §4.5 form
+--   parse.normalize(report) -> the report as json.object in RFC 8460 §4.4 form
 local json = require "tlsrpt.json"
 local collection = require "tlsrpt.collection"
 local options = require "tlsrpt.cli.options"
@@ -40,7 +40,7 @@ local function date_of(epoch, verbatim)
   return present(verbatim)
 end
 
--- The report in RFC 8460 §4.5 form and key order.
+-- The report in RFC 8460 §4.4 form and key order.
 function M.normalize(r)
   local dr = r.date_range or {}
   local policies = json.array({})
