@@ -349,7 +349,9 @@ example.com TXT "x"
       assert.are.equal(1, rc)
       assert.matches("✗ TLS%-RPT record at _smtp._tls.example.com: .*%[no_record%]", out)
       assert.matches("✗ MTA%-STS record at _mta%-sts.example.com: .*%]", out)
-      assert.matches("✗ MX records of example.com: none", out, 1, true)
+      -- no MX: the domain itself is the mail host (RFC 5321 §5.1), checked against the policy
+      assert.matches("! MX records of example.com: none, so mail goes to example.com itself", out, 1, true)
+      assert.matches("✗ MX example.com is not covered by the policy's mx patterns", out, 1, true)
       -- a policy that does not parse, and one that cannot be read
       local badpol = spit(tmp("badpol.txt"), "version: STSv2\nmode: sometimes\n")
       rc, out = run("check example.com --records " .. q(records(GOOD)) .. " --policy " .. q(badpol))
@@ -365,6 +367,69 @@ example.com TXT "x"
       local _, out = run("check example.com --policy " .. q(pol) .. " --records " .. q(records(
         GOOD:gsub("example.com MX 20 mx2.example.com.\nEXAMPLE.com. MX 10 mx1.example.com\n", "example.com MX 0 .\n"))))
       assert.matches("! example.com has a null MX (RFC 7505)", out, 1, true)
+    end)
+
+    it("a null MX makes missing records advice; beside other MX records it is an error", function()
+      local pol = spit(tmp("pol.txt"), "version: STSv1\nmode: enforce\nmx: *.example.com\nmax_age: 1209600\n")
+      local rc, out = run("check example.com --policy " .. q(pol) .. " --records " .. q(records("example.com MX 0 .\n")))
+      assert.are.equal(0, rc, out)
+      assert.matches("! TLS-RPT record at _smtp._tls.example.com", out, 1, true)
+      assert.matches("! MTA-STS record at _mta-sts.example.com", out, 1, true)
+      rc, out = run("check example.com --policy " .. q(pol) .. " --records " .. q(records(GOOD .. "example.com MX 0 .\n")))
+      assert.are.equal(1, rc)
+      assert.matches("✗ MX records of example.com: a null MX beside other MX records", out, 1, true)
+      assert.matches("✓ MX mx1.example.com matches the policy", out, 1, true)
+      assert.is_nil(out:find("MX . is not covered", 1, true))
+    end)
+
+    it("mode none: no MX coverage to check (RFC 8461 §5)", function()
+      local pol = spit(tmp("none.txt"), "version: STSv1\nmode: none\nmax_age: 1209600\n")
+      local rc, out = run("check example.com --policy " .. q(pol) .. " --records " .. q(records(GOOD)))
+      assert.are.equal(0, rc, out)
+      assert.matches("! policy mode is none", out, 1, true)
+      assert.is_nil(out:find("not covered", 1, true))
+    end)
+
+    it("fetches the policy with curl safely: -q first, its exit status and Content-Type checked", function()
+      -- a fake curl: logs its arguments, writes a policy to -o, prints the -w line, exits as told
+      local bin = tmp("fakebin")
+      os.execute("mkdir -p " .. q(bin))
+      local log = tmp("curl.log")
+      spit(bin .. "/curl", "#!/bin/sh\n" ..
+        "printf '%s\\n' \"$@\" > " .. q(log) .. "\n" ..
+        "while [ $# -gt 0 ]; do [ \"$1\" = -o ] && out=$2; shift; done\n" ..
+        "printf 'version: STSv1\\nmode: enforce\\nmx: *.example.com\\nmax_age: 1209600\\n' > \"$out\"\n" ..
+        "[ -n \"$FAKE_BIG\" ] && head -c 70000 /dev/zero >> \"$out\"\n" ..
+        "printf '200 %s\\n' \"$FAKE_CTYPE\"\n" ..
+        "[ \"$FAKE_RC\" = 0 ] || echo 'curl: (28) Operation timed out' >&2\n" ..
+        "exit $FAKE_RC\n")
+      os.execute("chmod +x " .. q(bin .. "/curl"))
+      local function check(rc_, ctype)
+        return run("check example.com --records " .. q(records(GOOD)),
+          "PATH=" .. q(bin) .. ":\"$PATH\" FAKE_RC=" .. rc_ .. " FAKE_CTYPE=" .. q(ctype))
+      end
+      local rc, out = check(0, "text/plain; charset=utf-8")
+      assert.matches("✓ MTA-STS policy: mode enforce", out, 1, true)
+      assert.are.equal("-q", (slurp(log) or ""):match("^[^\n]*"), "no ~/.curlrc")
+      assert.truthy((slurp(log) or ""):find("\n--max-redirs\n0\n", 1, true))
+      -- a timeout after the 200 header: the partial body is no policy
+      rc, out = check(28, "text/plain")
+      assert.are.equal(1, rc)
+      assert.matches("✗ MTA-STS policy: GET https://mta-sts.example.com/.well-known/mta-sts.txt: curl: (28)", out, 1, true)
+      -- a body past 64 KiB without a Content-Length (curl enforces --max-filesize only with one)
+      rc, out = run("check example.com --records " .. q(records(GOOD)),
+        "PATH=" .. q(bin) .. ":\"$PATH\" FAKE_RC=0 FAKE_BIG=1 FAKE_CTYPE=text/plain")
+      assert.are.equal(1, rc)
+      assert.matches("policy larger than 65536 bytes (RFC 8461 §3.3)", out, 1, true)
+      -- a media type that only starts like text/plain
+      rc, out = check(0, "text/plainfoo")
+      assert.are.equal(1, rc)
+      assert.matches("requires text/plain", out, 1, true)
+      -- the module function refuses what is not a domain name
+      local check_mod = require "tlsrpt.check"
+      local body, msg = check_mod.fetch_policy("evil.example@mta-sts.good.example/x#")
+      assert.is_nil(body)
+      assert.matches("is not a domain name", msg, 1, true)
     end)
 
     it("uses tlsrpt.resolver with --nameserver/--port and fails cleanly when DNS does not answer", function()

@@ -600,6 +600,22 @@ static int extract(trpt_ctx *ctx, const query *q, trpt_dns_answer *out, trpt_err
     return TRPT_OK;
 }
 
+/* A NOERROR reply without answers that only points elsewhere: not
+ * authoritative, NS records in the authority section and no SOA (which a
+ * NODATA answer carries). A server that does not recurse answers so. */
+static int is_referral(const ldns_pkt *p)
+{
+    if (ldns_pkt_ancount(p) != 0 || ldns_pkt_aa(p)) return 0;
+    const ldns_rr_list *auth = ldns_pkt_authority(p);
+    size_t n = auth ? ldns_rr_list_rr_count(auth) : 0, ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        ldns_rr_type t = ldns_rr_get_type(ldns_rr_list_rr(auth, i));
+        if (t == LDNS_RR_TYPE_SOA) return 0;
+        ns += t == LDNS_RR_TYPE_NS;
+    }
+    return ns > 0;
+}
+
 static const char *rcode_name(ldns_pkt_rcode rc, char *buf, size_t n)
 {
     ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rc);
@@ -657,14 +673,26 @@ int trpt_resolve(trpt_resolver *r, trpt_ctx *ctx, const char *name, const char *
         ldns_pkt *p = ask(&q, i);
         if (!p) continue;
         ldns_pkt_rcode rcode = ldns_pkt_get_rcode(p);
-        if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN) {
+        /* An extended RCODE (EDNS, RFC 6891 §6.1.3: BADVERS...) is no answer. */
+        int ext = ldns_pkt_edns_extended_rcode(p) != 0;
+        if (!ext && rcode == LDNS_RCODE_NOERROR && is_referral(p)) {
+            note(&q, TRPT_E_DNS, "%s %s: %s port %u sent a referral, not an answer (a server "
+                 "that does not recurse?)", q.shown, q.tname, r->nsname[i], r->port);
+            ldns_pkt_free(p);
+            continue;
+        }
+        if (!ext && (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN)) {
             q.reply = p;
             break;
         }
         /* SERVFAIL, REFUSED, ...: another server may do better. */
         char buf[16];
-        note(&q, TRPT_E_DNS, "%s for %s %s from %s port %u", rcode_name(rcode, buf, sizeof buf),
-             q.shown, q.tname, r->nsname[i], r->port);
+        if (ext)
+            snprintf(buf, sizeof buf, "RCODE %u",
+                     (unsigned)ldns_pkt_edns_extended_rcode(p) << 4 | (unsigned)rcode);
+        note(&q, TRPT_E_DNS, "%s for %s %s from %s port %u",
+             ext ? buf : rcode_name(rcode, buf, sizeof buf), q.shown, q.tname, r->nsname[i],
+             r->port);
         ldns_pkt_free(p);
     }
     if (!q.reply) {

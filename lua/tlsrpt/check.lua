@@ -7,6 +7,7 @@
 --
 -- resolver: a tlsrpt.resolver object or a tlsrpt.offline_dns one.
 local fsutil = require "tlsrpt.fsutil"
+local hostname = require "tlsrpt.hostname"
 local shell = require "tlsrpt.shell"
 
 local M = {}
@@ -19,30 +20,50 @@ local MAX_POLICY = 65536
 -- Fetches the policy with curl (RFC 8461 §3.3: HTTPS only, no redirects,
 -- 200 with text/plain). Returns text, or nil, message.
 function M.fetch_policy(domain)
+  -- Only a domain name may go into the URL ("a@b/..#" would fetch from b).
+  if type(domain) ~= "string" or not hostname.is_domain(domain) then
+    return nil, fmt("%q is not a domain name", tostring(domain))
+  end
   if not shell.ok("command -v curl >/dev/null 2>&1") then
     return nil, "curl is not installed (use --policy FILE)"
   end
   local url = "https://mta-sts." .. domain .. "/.well-known/mta-sts.txt"
   local tmp, errf = os.tmpname(), os.tmpname()
-  -- domain passed hostname.is_domain, so it is only letters, digits, '-' and '.'
-  local p = io.popen("curl -sS --proto =https --max-time 15 --max-filesize " .. MAX_POLICY .. " -o "
-    .. shell.quote(tmp) .. " -w '%{http_code} %{content_type}' " .. shell.quote(url)
-    .. " 2>" .. shell.quote(errf))
+  -- -q first: no ~/.curlrc (a "location" line there would follow redirects).
+  -- curl's exit status is echoed after the -w line (Lua 5.1's popen close
+  -- does not return it): a timeout or an oversized body after a 200
+  -- header must not pass for a whole policy.
+  local p = io.popen("curl -q -sS --proto =https --max-redirs 0 --max-time 15 --max-filesize "
+    .. MAX_POLICY .. " -o " .. shell.quote(tmp) .. " -w '%{http_code} %{content_type}\\n' "
+    .. shell.quote(url) .. " 2>" .. shell.quote(errf) .. "; echo \"$?\"")
   local status = p and p:read("*a") or ""
   if p then p:close() end
-  local code, ctype = status:match("^(%d%d%d) ?(.*)$")
-  local body = fsutil.read_file(tmp, MAX_POLICY)
+  local code, ctype, rc = status:match("^(%d%d%d) ?([^\n]*)\n(%d+)%s*$")
+  if not rc then rc = status:match("(%d+)%s*$") end
+  local body, berr, bcode = fsutil.read_file(tmp, MAX_POLICY)
   local cerr = (fsutil.read_file(errf, 4096) or ""):gsub("%s+$", "")
   os.remove(tmp)
   os.remove(errf)
+  if rc ~= "0" then
+    local why = cerr ~= "" and cerr or ("curl exit status " .. tostring(rc))
+    return nil, fmt("GET %s: %s (RFC 8461 §3.3)", url, why)
+  end
   if code ~= "200" then
     local why = cerr ~= "" and cerr or ("HTTP status " .. tostring(code))
     return nil, fmt("GET %s: %s (RFC 8461 §3.3)", url, why)
   end
-  if not (ctype or ""):lower():match("^text/plain") then
+  local media = (ctype or ""):lower():match("^%s*([^;%s]*)")
+  if media ~= "text/plain" then
     return nil, fmt("GET %s: Content-Type %q, RFC 8461 §3.2 requires text/plain", url, ctype or "")
   end
-  return body or ""
+  if not body then
+    -- curl enforces --max-filesize only where the size is announced
+    if bcode == "limit" then
+      return nil, fmt("GET %s: policy larger than %d bytes (RFC 8461 §3.3)", url, MAX_POLICY)
+    end
+    return nil, fmt("GET %s: %s", url, tostring(berr))
+  end
+  return body
 end
 
 -- "what: message [code]", without the name the resolver already put in
@@ -59,7 +80,13 @@ end
 function M.domain(domain, resolver, policy_text, policy_err)
   local t = require "tlsrpt"
   local lines, failed = {}, false
-  local function add(mark, text)
+  -- A null MX (RFC 7505) takes no mail: TLS-RPT and MTA-STS are moot, so
+  -- their problems are advice, not failures.
+  local mxs, mx_msg, mx_code = resolver:mx(domain)
+  local function is_null(m) return m.host == "." or m.host == "" end
+  local null_mx = mxs and #mxs == 1 and is_null(mxs[1])
+  local function add(mark, text, mx_line)
+    if null_mx and mark == "✗" and not mx_line then mark = "!" end
     lines[#lines + 1] = { mark, text }
     if mark == "✗" then failed = true end
   end
@@ -106,19 +133,32 @@ function M.domain(domain, resolver, policy_text, policy_err)
     add("✗", "MTA-STS policy: " .. tostring(policy_err))
   end
 
-  local mxs
-  mxs, msg, code = resolver:mx(domain)
+  local implicit = mxs and #mxs == 0
   if not mxs then
-    add("✗", problem("MX records of " .. domain, domain, msg, code))
-  elseif #mxs == 0 then
-    add("✗", fmt("MX records of %s: none (mail goes to the domain's address records)", domain))
-  elseif #mxs == 1 and (mxs[1].host == "." or mxs[1].host == "") then
+    add("✗", problem("MX records of " .. domain, domain, mx_msg, mx_code), true)
+  elseif implicit then
+    -- RFC 5321 §5.1: without MX records the domain itself is the mail host.
+    add("!", fmt("MX records of %s: none, so mail goes to %s itself (RFC 5321 §5.1)", domain, domain))
+    mxs = { { host = domain, preference = 0 } }
+  end
+  if not mxs then -- reported above
+  elseif null_mx then
     add("!", fmt("%s has a null MX (RFC 7505): it accepts no mail, MTA-STS is moot", domain))
   else
-    local names = {}
-    for i, m in ipairs(mxs) do names[i] = m.host end
-    add("✓", fmt("MX records of %s: %s", domain, table.concat(names, ", ")))
-    if policy then
+    local names, real = {}, {}
+    for _, m in ipairs(mxs) do
+      if is_null(m) then
+        add("✗", fmt("MX records of %s: a null MX beside other MX records (RFC 7505 §3: a domain "
+          .. "with a null MX MUST NOT have others)", domain), true)
+      else
+        names[#names + 1] = m.host
+        real[#real + 1] = m
+      end
+    end
+    mxs = real
+    if not implicit then add("✓", fmt("MX records of %s: %s", domain, table.concat(names, ", "))) end
+    -- Under mode none senders apply no policy (RFC 8461 §5): nothing to cover.
+    if policy and policy.mode ~= "none" then
       local used = {}
       for _, m in ipairs(mxs) do
         if t.sts_mx_match(policy, m.host) then

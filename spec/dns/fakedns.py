@@ -12,7 +12,10 @@ ID), wrongq (right ID, another question), stray (a wrong-ID answer, then
 the right one, without AD), garbage (right ID, then bytes that are no DNS
 message), trunc (TC bit, no TCP listener behind it), tcphang (TC bit; the
 TCP listener accepts and never answers), echo (a TXT record describing the
-query: "rd=1 ad=1 cd=0 edns=1 do=1 udp=1232"). Exits by itself
+query: "rd=1 ad=1 cd=0 edns=1 do=1 udp=1232"), referral (NOERROR, no
+answer, not authoritative, no recursion: an NS record for the name in the
+authority section), badvers (NOERROR in the header, but an OPT record whose
+extended RCODE makes it BADVERS, RFC 6891 §6.1.3). Exits by itself
 after 10 minutes in case nobody kills it.
 """
 import os
@@ -119,6 +122,15 @@ def answer(mode, q):
         return q[:2] + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00\x07exa"
     elif mode in ("trunc", "tcphang"):
         flags |= 0x0200
+    elif mode == "referral":
+        flags &= ~0x0080  # no RA
+        ns = b"\x02ns\x07example\x00"
+        auth = struct.pack("!HHHIH", 0xC00C, 2, 1, 300, len(ns)) + ns
+        return struct.pack("!HHHHHH", qid, flags, 1, 0, 1, 0) + question + auth
+    elif mode == "badvers":
+        # OPT: root owner, type 41, class 1232 (UDP size), TTL: extended RCODE 1
+        opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 1 << 24, 0)
+        return struct.pack("!HHHHHH", qid, flags, 1, 0, 0, 1) + question + opt
     return struct.pack("!HHHHHH", qid, flags, 1, ancount, 0, 0) + question + an
 
 

@@ -138,7 +138,7 @@ else
 fi
 
 # -- fake servers -----------------------------------------------------------
-python3 spec/dns/fakedns.py "$tmp/fake.ports" servfail ad silent badid wrongq stray garbage trunc tcphang echo &
+python3 spec/dns/fakedns.py "$tmp/fake.ports" servfail ad silent badid wrongq stray garbage trunc tcphang echo referral badvers &
 pids="$pids $!"
 i=0
 while [ ! -s "$tmp/fake.ports" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -155,6 +155,7 @@ export TLSRPT_FAKE_SILENT="$(fake silent)" TLSRPT_FAKE_BADID="$(fake badid)"
 export TLSRPT_FAKE_GARBAGE="$(fake garbage)" TLSRPT_FAKE_TRUNC="$(fake trunc)"
 export TLSRPT_FAKE_WRONGQ="$(fake wrongq)" TLSRPT_FAKE_STRAY="$(fake stray)"
 export TLSRPT_FAKE_TCPHANG="$(fake tcphang)" TLSRPT_FAKE_ECHO="$(fake echo)"
+export TLSRPT_FAKE_REFERRAL="$(fake referral)" TLSRPT_FAKE_BADVERS="$(fake badvers)"
 # A port nothing listens on (UDP and TCP): "connection refused".
 TLSRPT_FAKE_CLOSED=$(python3 spec/dns/fakedns.py --free-port)
 export TLSRPT_FAKE_CLOSED
