@@ -246,6 +246,19 @@ describe("tlsrpt CLI", function()
   end)
 
   describe("validate", function()
+    it("shows control characters from a report as '?' (no terminal escapes)", function()
+      local f = spit(tmp("esc.json"), report_json("Org", "esc1", "2024-03-01", "ex\\u001b[31mample.com", 5,
+        { { "x\\u001b[2Jy", "mx.example.com", 1 } }))
+      local rc, out, err = run("parse " .. q(f))
+      assert.are.equal(0, rc)
+      assert.matches("ex?[31mample.com", err, 1, true)
+      assert.is_nil(err:find("\27", 1, true))
+      rc, out = run("validate " .. q(f))
+      assert.are.equal(1, rc)
+      assert.matches("x?[2Jy", out, 1, true)
+      assert.is_nil(out:find("\27", 1, true))
+    end)
+
     it("reports valid files and exits 0", function()
       local rc, out = run("validate examples/report.json examples/report.json.gz examples/report.eml")
       assert.are.equal(0, rc)
@@ -502,6 +515,46 @@ example.com TXT "x"
       assert.are.same({ rc, out, err }, { rc3, out3, err3 })
       local rc4, _, err4 = run("summary " .. q(tmp("does-not-exist")), noinit)
       assert.are.same({ 1, err2 }, { rc4, err4 })
+      -- a dangling link is a problem only where a report was meant
+      os.execute("ln -s /nonexistent " .. q(dir .. "/gone.txt") .. " && ln -s /nonexistent " .. q(dir .. "/gone.json"))
+      local rc5, _, err5 = run("summary " .. q(dir))
+      assert.are.equal(1, rc5)
+      assert.is_nil(err5:find("gone.txt", 1, true))
+      if pcall(require, "lfs") then assert.matches("gone.json", err5, 1, true) end
+      rc5, _, err5 = run("summary " .. q(dir), noinit) -- find(1) sees no dangling link
+      assert.are.equal(1, rc5)
+      assert.is_nil(err5:find("gone.txt", 1, true))
+    end)
+
+    it("without LuaFileSystem: a directory named like an option, and one nested too deep", function()
+      local fsutil = require "tlsrpt.fsutil"
+      local saved_loaded, saved_preload = package.loaded.lfs, package.preload.lfs
+      package.loaded.lfs, package.preload.lfs = nil, function() error("no lfs") end
+      local name = "-tlsrpt-spec-" .. os.time() -- relative, in the working directory
+      local deep = tmp("deep")
+      os.execute("mkdir -- " .. q(name) .. " && cp examples/report.json " .. q("./" .. name .. "/") ..
+        " && mkdir -p " .. q(deep .. string.rep("/d", 40)) .. " && cp examples/report.json " .. q(deep .. "/"))
+      local out, errs, out2, errs2 = {}, {}, {}, {}
+      local ok, e = pcall(function()
+        fsutil.report_files(name, out, errs)
+        fsutil.report_files(deep, out2, errs2)
+      end)
+      os.execute("rm -rf -- " .. q(name) .. " ./-mindepth")
+      package.loaded.lfs, package.preload.lfs = saved_loaded, saved_preload
+      assert(ok, e)
+      assert.are.same({ "./" .. name .. "/report.json" }, out)
+      assert.are.same({}, errs)
+      assert.are.same({ deep .. "/report.json" }, out2)
+      assert.are.same({ deep .. ": directories nested too deep" }, errs2)
+    end)
+
+    it("a full disk is a failure, not a success", function()
+      local rc, _, err = run("summary --html /dev/full examples/report.json")
+      assert.are.equal(1, rc)
+      assert.matches("--html", err, 1, true)
+      rc, _, err = run("parse examples/report.json >/dev/full")
+      assert.are.equal(1, rc)
+      assert.matches("cannot write the output", err, 1, true)
     end)
 
     it("prints JSON with --json", function()

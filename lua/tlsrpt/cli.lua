@@ -49,15 +49,21 @@ local summary = require "tlsrpt.summary"
 M.summarize, M.summary_text, M.summary_json = summary.build, summary.text, summary.json
 M.summary_html = require("tlsrpt.summary_html").render
 
--- out / err: functions writing their arguments to a handle.
-local function writer(h)
-  return function(...) h:write(...) end
+-- out / err: functions writing their arguments to a handle; the first
+-- write error is kept (a full disk must not pass for success).
+local function writer(h, failed)
+  return function(...)
+    local ok, err = h:write(...)
+    if not ok and not failed[1] then failed[1] = tostring(err) end
+  end
 end
 
 function M.main(args, handles)
   args = args or {}
   handles = handles or {}
-  local io_ = { out = writer(handles.out or io.stdout), err = writer(handles.err or io.stderr) }
+  local out_h = handles.out or io.stdout
+  local failed = {}
+  local io_ = { out = writer(out_h, failed), err = writer(handles.err or io.stderr, {}) }
   local cmd = args[1]
   if cmd == nil then
     io_.err(HELP)
@@ -86,6 +92,13 @@ function M.main(args, handles)
   if status == nil then
     io_.err("tlsrpt: ", tostring(msg), " (try tlsrpt ", cmd, " --help)\n")
     return M.EXIT_USAGE
+  end
+  -- Buffered output fails at the flush: check it before saying "done".
+  local fok, ferr = out_h:flush()
+  if not fok and not failed[1] then failed[1] = tostring(ferr) end
+  if failed[1] then
+    io_.err("tlsrpt: cannot write the output: ", failed[1], "\n")
+    return status == M.EXIT_OK and M.EXIT_PROBLEM or status
   end
   return status
 end

@@ -25,6 +25,12 @@ function M.read_file(path, max)
   else
     f, err = io.open(path, "rb")
     if not f then return nil, err, "io" end
+    -- A directory opens, but reading it fails (EISDIR); its seek size is junk.
+    local probe, perr = f:read(0)
+    if probe == nil and perr then
+      f:close()
+      return nil, path .. ": " .. tostring(perr), "io"
+    end
     local size = f:seek("end")
     if size and size > max then
       f:close()
@@ -57,13 +63,15 @@ function M.report_files(path, out, errs)
   if lfs then
     local function walk(p, depth, named)
       local mode = lfs.attributes(p, "mode")
-      if mode == nil then errs[#errs + 1] = p .. ": no such file or directory"; return end
+      local ext = p:lower():match("%.([%w]+)$")
+      if mode == nil then
+        -- a dangling symbolic link is only a problem where a report was meant
+        if named or (ext and REPORT_FILE[ext]) then errs[#errs + 1] = p .. ": no such file or directory" end
+        return
+      end
       if mode ~= "directory" then
         if named then out[#out + 1] = p
-        else
-          local ext = p:lower():match("%.([%w]+)$")
-          if mode == "file" and ext and REPORT_FILE[ext] then out[#out + 1] = p end
-        end
+        elseif mode == "file" and ext and REPORT_FILE[ext] then out[#out + 1] = p end
         return
       end
       if not named and lfs.symlinkattributes(p, "mode") == "link" then return end
@@ -87,11 +95,23 @@ function M.report_files(path, out, errs)
     else errs[#errs + 1] = path .. ": no such file or directory" end
     return
   end
-  local p = io.popen("find " .. shell.quote(path) .. " -mindepth 1 -maxdepth " .. (MAX_DEPTH + 1) ..
-    " -name '.*' -prune -o -type f \\( -iname '*.json' -o -iname '*.gz' -o -iname '*.eml' \\) -print 2>/dev/null")
+  -- "./" keeps a path that starts with '-' from reading as a find option;
+  -- find's complaints (unreadable directories) become problems, and so
+  -- does a tree deeper than the walk goes.
+  local start = path:sub(1, 1) == "-" and "./" .. path or path
+  local errf = os.tmpname()
+  local p = io.popen("find " .. shell.quote(start) .. " -mindepth 1 -maxdepth " .. (MAX_DEPTH + 1) ..
+    " -name '.*' -prune -o -type f \\( -iname '*.json' -o -iname '*.gz' -o -iname '*.eml' \\) -print 2>"
+    .. shell.quote(errf))
   local found = {}
   for line in p:lines() do found[#found + 1] = line end
   p:close()
+  for line in io.lines(errf) do errs[#errs + 1] = line end
+  os.remove(errf)
+  local deep = io.popen("find " .. shell.quote(start) .. " -mindepth " .. (MAX_DEPTH + 2)
+    .. " -name '.*' -prune -o -print 2>/dev/null | head -n 1")
+  if deep:read("*l") then errs[#errs + 1] = path .. ": directories nested too deep" end
+  deep:close()
   table.sort(found)
   for _, x in ipairs(found) do out[#out + 1] = x end
 end

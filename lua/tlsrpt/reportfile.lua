@@ -38,12 +38,18 @@ function M.parse_file(path, strict)
   return M.parse_bytes(path, data, strict)
 end
 
--- "path: message (rfc)" of a warning or finding.
+-- s with control characters shown as '?': report content quoted in a
+-- message must not drive the terminal (escape sequences).
+function M.printable(s)
+  return (tostring(s):gsub("[%z\1-\31\127]", "?"))
+end
+
+-- "path: message (rfc)" of a warning or finding, printable.
 function M.finding(w)
   local s = w.message or w.code or "?"
   if w.path and w.path ~= "" then s = w.path .. ": " .. s end
   if w.rfc and w.rfc ~= "" then s = s .. " (" .. w.rfc .. ")" end
-  return s
+  return M.printable(s)
 end
 
 return M

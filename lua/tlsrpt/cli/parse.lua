@@ -96,7 +96,7 @@ function M.run(args, io_)
   for _, path in ipairs(files) do
     local r, msg, code = reportfile.parse_file(path, opts.strict)
     if not r then
-      io_.err(string.format("%s: error: %s [%s]\n", path, tostring(msg), tostring(code)))
+      io_.err(string.format("%s: error: %s [%s]\n", path, reportfile.printable(msg), tostring(code)))
       status = exit.PROBLEM
     else
       for _, w in ipairs(r.warnings or {}) do

@@ -91,7 +91,8 @@ function M.run(args, io_)
       return exit.PROBLEM
     end
     local ok, werr = f:write(summary_html.render(s))
-    f:close()
+    local cok, cerr = f:close() -- a short page is only written here
+    if ok and not cok then ok, werr = nil, cerr end
     if not ok then
       io_.err("summary: --html: ", tostring(werr), "\n")
       return exit.PROBLEM

@@ -29,13 +29,13 @@ Exit status: 0 all valid, 1 some file invalid, 2 usage error.
 function M.findings(path)
   local data, err, ecode = fsutil.read_file(path, reportfile.MAX_FILE)
   -- (read once: "-", standard input, cannot be read twice)
-  if not data then return false, { fmt("%s [%s]", tostring(err), tostring(ecode)) } end
+  if not data then return false, { fmt("%s [%s]", reportfile.printable(err), tostring(ecode)) } end
   local r, msg, code = reportfile.parse_bytes(path, data, false)
-  if not r then return false, { fmt("%s [%s]", tostring(msg), tostring(code)) } end
+  if not r then return false, { fmt("%s [%s]", reportfile.printable(msg), tostring(code)) } end
   local list = {}
   for _, w in ipairs(r.warnings or {}) do list[#list + 1] = reportfile.finding(w) end
   local ok, smsg, scode = reportfile.parse_bytes(path, data, true)
-  if not ok and #list == 0 then list[1] = fmt("%s [%s]", tostring(smsg), tostring(scode)) end
+  if not ok and #list == 0 then list[1] = fmt("%s [%s]", reportfile.printable(smsg), tostring(scode)) end
   return ok ~= nil, list
 end
 
