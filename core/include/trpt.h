@@ -266,7 +266,7 @@ typedef struct trpt_policy_result {
     const trpt_failure *failures;
     size_t nfailures;
     unsigned has;
-    const trpt_kv *extra;
+    const trpt_kv *extra;          /* also "policy/<name>", "summary/<name>" */
     size_t nextra;
 } trpt_policy_result;
 
@@ -291,7 +291,7 @@ typedef struct trpt_report {
     const trpt_policy_result *policies;
     size_t npolicies;
     unsigned has;
-    const trpt_kv *extra;
+    const trpt_kv *extra;          /* also "date-range/<name>" */
     size_t nextra;
     const trpt_warning *warnings;
     size_t nwarnings;

@@ -219,12 +219,24 @@ static int count_field(rp *r, int64_t *out, const char *rfc)
     return type_error(r, "a non-negative integer", rfc);
 }
 
-/* Unknown member: validate its value and keep the raw text in r->extra. */
-static int extra_member(rp *r, trpt_str key, const char *rfc)
+/* Unknown member: validate its value and keep the raw text in r->extra.
+ * Those of a nested object (date-range, a policy's policy and summary)
+ * join their parent's extras as "<object>/<name>": objects apart may use
+ * one name, which as a bare key would collide. */
+static int extra_member(rp *r, trpt_str key, const char *rfc, const char *object)
 {
     const char *at = J->p;
     int rc = trpt__json_skip(J);
     if (rc) return rc;
+    if (object) {
+        size_t ol = strlen(object);
+        char *q = trpt_ctx_alloc(J->ctx, ol + 1 + key.len);
+        if (!q) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
+        memcpy(q, object, ol);
+        q[ol] = '/';
+        if (key.len) memcpy(q + ol + 1, key.ptr, key.len);
+        key = (trpt_str){ q, ol + 1 + key.len };
+    }
     trpt_kv *kv = trpt__vec_push(J->ctx, &r->extra);
     if (!kv) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
     kv->key = key;
@@ -690,7 +702,7 @@ static int parse_failure(rp *r, trpt_failure *f)
         case 7:
             rc = opt_str(r, f, &f->failure_reason_code, TRPT_HAS_FAILURE_REASON_CODE, OPT_TEXT);
             break;
-        default: rc = extra_member(r, k, TRPT_RFC_SCHEMA); break;
+        default: rc = extra_member(r, k, TRPT_RFC_SCHEMA, NULL); break;
         }
         if (rc) return rc;
         st = member_next(r, &rc) ? 0 : 1;
@@ -807,7 +819,7 @@ static int parse_policy(rp *r, trpt_policy_result *pr)
             rc = string_list(r, LIST_MX_HOST, &pr->mx_host, &pr->nmx_host, &pr->has,
                              TRPT_HAS_MX_HOST);
             break;
-        default: rc = extra_member(r, k, TRPT_RFC_POLICY); break;
+        default: rc = extra_member(r, k, TRPT_RFC_POLICY, "policy"); break;
         }
         if (rc) return rc;
         st = member_next(r, &rc) ? 0 : 1;
@@ -840,7 +852,7 @@ static int parse_summary(rp *r, trpt_policy_result *pr, size_t xfrom)
         if ((rc = member(r, &w, summary_keys, 2, &k, &id))) return rc;
         if (id == 0) rc = count_field(r, &pr->total_successful_session_count, TRPT_RFC_COUNTS);
         else if (id == 1) rc = count_field(r, &pr->total_failure_session_count, TRPT_RFC_COUNTS);
-        else rc = extra_member(r, k, TRPT_RFC_COUNTS);
+        else rc = extra_member(r, k, TRPT_RFC_COUNTS, "summary");
         if (rc) return rc;
         st = member_next(r, &rc) ? 0 : 1;
         if (rc) return rc;
@@ -876,7 +888,7 @@ static int parse_policy_item(rp *r, trpt_policy_result *pr)
         case 0: rc = parse_policy(r, pr); break;
         case 1: rc = parse_summary(r, pr, xfrom); break;
         case 2: rc = parse_failures(r, pr, &fd_array); break;
-        default: rc = extra_member(r, k, TRPT_RFC_SCHEMA); break;
+        default: rc = extra_member(r, k, TRPT_RFC_SCHEMA, NULL); break;
         }
         if (rc) return rc;
         st = member_next(r, &rc) ? 0 : 1;
@@ -978,7 +990,7 @@ static int parse_date_range(rp *r)
         if ((rc = member(r, &w, range_keys, 2, &k, &id))) return rc;
         if (id == 0) rc = parse_date(r, &r->r->start_datetime, &r->r->start_epoch);
         else if (id == 1) rc = parse_date(r, &r->r->end_datetime, &r->r->end_epoch);
-        else rc = extra_member(r, k, TRPT_RFC_TIMEFRAME);
+        else rc = extra_member(r, k, TRPT_RFC_TIMEFRAME, "date-range");
         if (rc) return rc;
         st = member_next(r, &rc) ? 0 : 1;
         if (rc) return rc;
@@ -1039,7 +1051,7 @@ static int parse_top(rp *r)
         case 2: rc = meta_str(r, &rep->contact_info, TRPT_HAS_CONTACT_INFO); break;
         case 3: rc = meta_str(r, &rep->report_id, TRPT_HAS_REPORT_ID); break;
         case 4: rc = parse_policies(r); break;
-        default: rc = extra_member(r, k, TRPT_RFC_SCHEMA); break;
+        default: rc = extra_member(r, k, TRPT_RFC_SCHEMA, NULL); break;
         }
         if (rc) return rc;
         st = member_next(r, &rc) ? 0 : 1;
