@@ -186,6 +186,16 @@ static int str_field(rp *r, trpt_str *out, int *present, const char *rfc)
     return type_error(r, "a string", rfc);
 }
 
+/* A string member that may not be null: null is the same field error in
+ * lenient and strict mode (no field-null warning first). */
+static int req_str_field(rp *r, trpt_str *out, const char *rfc, const char *what)
+{
+    if (J->p < J->end && *J->p == 'n' && take_null(r))
+        return trpt__json_fail(J, TRPT_E_FIELD, rfc, NULL, "%s, not null", what);
+    int present;
+    return str_field(r, out, &present, rfc);
+}
+
 /* A non-negative integer count within 2^53-1. */
 static int count_field(rp *r, int64_t *out, const char *rfc)
 {
@@ -668,18 +678,16 @@ static int parse_failure(rp *r, trpt_failure *f)
         if ((rc = member(r, &w, failure_keys, 8, &k, &id))) return rc;
         switch (id) {
         case 0: {
-            int present;
-            if ((rc = str_field(r, &f->result_type, &present, TRPT_RFC_RESULTS))) return rc;
-            has_type = present;
-            if (present) {
-                f->result = result_type(f->result_type);
-                if (f->result == TRPT_RESULT_OTHER &&
-                    (rc = warn(r, "result-type-unknown", TRPT_RFC_RESULTS, NULL,
-                               "unknown result-type \"%.*s\" kept verbatim",
-                               (int)(f->result_type.len > 64 ? 64 : f->result_type.len),
-                               f->result_type.ptr)))
-                    return rc;
-            }
+            if ((rc = req_str_field(r, &f->result_type, TRPT_RFC_RESULTS, "result-type must be a string")))
+                return rc;
+            has_type = 1;
+            f->result = result_type(f->result_type);
+            if (f->result == TRPT_RESULT_OTHER &&
+                (rc = warn(r, "result-type-unknown", TRPT_RFC_RESULTS, NULL,
+                           "unknown result-type \"%.*s\" kept verbatim",
+                           (int)(f->result_type.len > 64 ? 64 : f->result_type.len),
+                           f->result_type.ptr)))
+                return rc;
             break;
         }
         case 1: rc = opt_str(r, f, &f->sending_mta_ip, TRPT_HAS_SENDING_MTA_IP, OPT_IP); break;
@@ -794,10 +802,8 @@ static int parse_policy(rp *r, trpt_policy_result *pr)
         int present;
         switch (id) {
         case 0:
-            if ((rc = str_field(r, &pr->policy_type, &present, TRPT_RFC_POLICY))) return rc;
-            if (!present)
-                return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_POLICY, NULL,
-                                       "policy-type must be a string");
+            if ((rc = req_str_field(r, &pr->policy_type, TRPT_RFC_POLICY, "policy-type must be a string")))
+                return rc;
             pr->type = trpt_policy_type_from(pr->policy_type.ptr, pr->policy_type.len);
             if (pr->type == TRPT_POLICY_OTHER)
                 rc = warn(r, "policy-type-unknown", TRPT_RFC_POLICY, NULL,
@@ -943,11 +949,9 @@ static int parse_policies(rp *r)
 
 static int parse_date(rp *r, trpt_str *s, int64_t *epoch)
 {
-    int present, rc;
-    if ((rc = str_field(r, s, &present, TRPT_RFC_TIMEFRAME))) return rc;
-    if (!present)
-        return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_TIMEFRAME, NULL,
-                               "must be an RFC 3339 date-time, not null");
+    int rc;
+    if ((rc = req_str_field(r, s, TRPT_RFC_TIMEFRAME, "must be an RFC 3339 date-time")))
+        return rc;
     int k = trpt__datetime_parse(s->ptr, s->len, epoch);
     if (k < 0)
         return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_DATETIME, NULL,
