@@ -957,8 +957,13 @@ static int parse_date(rp *r, trpt_str *s, int64_t *epoch)
         return trpt__json_fail(J, TRPT_E_FIELD, TRPT_RFC_DATETIME, NULL,
                                "not an RFC 3339 date-time: \"%.*s\"",
                                (int)(s->len > 40 ? 40 : s->len), s->ptr);
-    if (k > 0 && (rc = warn(r, "datetime-no-timezone", TRPT_RFC_DATETIME, NULL,
-                            "date-time without a time zone, read as UTC")))
+    if ((k & TRPT_DT_SPACE) &&
+        (rc = warn(r, "datetime-space", TRPT_RFC_DATETIME, NULL,
+                   "a space instead of \"T\" between date and time (only RFC 3339's NOTE allows "
+                   "it, by agreement)")))
+        return rc;
+    if ((k & TRPT_DT_NO_ZONE) && (rc = warn(r, "datetime-no-timezone", TRPT_RFC_DATETIME, NULL,
+                                            "date-time without a time zone, read as UTC")))
         return rc;
     /* RFC 3339 has years 0000-9999 and offsets around them; a report's dates
      * lie in 1970..9999 UTC (the builder writes no other). */

@@ -16,8 +16,12 @@ TRPT_HIDDEN int trpt__report_warn(trpt_ctx *ctx, trpt_report *r, const trpt_pars
     __attribute__((format(printf, 8, 9)));
 
 /* Parses RFC 3339 date-time s into epoch seconds (UTC). Returns 0 on a full
- * RFC 3339 date-time, 1 when it is valid but lacks the zone (read as UTC),
- * -1 when malformed. */
+ * RFC 3339 date-time, -1 when malformed, else the deviations it read past:
+ * TRPT_DT_NO_ZONE (no time-offset: read as UTC), TRPT_DT_SPACE (a space
+ * instead of "T", which only the RFC's NOTE mentions). A leap second
+ * (":60") is valid only as 23:59:60 UTC on the last day of a month. */
+#define TRPT_DT_NO_ZONE 1
+#define TRPT_DT_SPACE 2
 TRPT_HIDDEN int trpt__datetime_parse(const char *s, size_t len, int64_t *epoch);
 
 #endif

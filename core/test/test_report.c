@@ -529,8 +529,21 @@ static void test_paths(void)
     ok(trpt__datetime_parse("1970-01-01T00:00:00Z", 20, &t) == 0 && t == 0, "epoch 0");
     ok(trpt__datetime_parse("2000-03-01t00:00:00z", 20, &t) == 0 && t == 951868800,
        "lowercase t/z, 2000-03-01 = 951868800");
-    ok(trpt__datetime_parse("2024-01-01 00:00:00Z", 20, &t) == 0 && t == 1704067200,
-       "space separator (RFC 3339 NOTE)");
+    ok(trpt__datetime_parse("2024-01-01 00:00:00Z", 20, &t) == TRPT_DT_SPACE && t == 1704067200,
+       "space separator (RFC 3339 NOTE): read, flagged");
+    ok(trpt__datetime_parse("2024-01-01 00:00:00", 19, &t) == (TRPT_DT_SPACE | TRPT_DT_NO_ZONE),
+       "space and no zone: both flagged");
+    /* RFC 3339 §5.7: ":60" only as 23:59:60 UTC on a month's last day */
+    ok(trpt__datetime_parse("2016-12-31T23:59:60Z", 20, &t) == 0 && t == 1483228800,
+       "leap second 2016-12-31T23:59:60Z (read as the next midnight)");
+    ok(trpt__datetime_parse("2017-01-01T00:59:60+01:00", 25, &t) == 0 && t == 1483228800,
+       "the same leap second with an offset");
+    ok(trpt__datetime_parse("2024-01-01T12:00:60Z", 20, &t) < 0, "second 60 at noon");
+    ok(trpt__datetime_parse("2024-01-15T23:59:60Z", 20, &t) < 0, "second 60 mid-month");
+    ok(trpt__datetime_parse("1969-12-31T23:59:60Z", 20, &t) == 0 && t == 0,
+       "second 60 ending December 1969 (negative days)");
+    ok(trpt__datetime_parse("1969-11-30T23:59:60Z", 20, &t) == 0, "ending November 1969");
+    ok(trpt__datetime_parse("1969-11-29T23:59:60Z", 20, &t) < 0, "not a month's end, 1969");
     ok(trpt__datetime_parse("2024-01-01T00:00:00+0200", 24, &t) < 0, "offset without colon");
     ok(trpt__datetime_parse("2024-01-01T24:00:00Z", 20, &t) < 0, "hour 24");
     ok(trpt__datetime_parse("2024-01-01T00:00:00.Z", 21, &t) < 0, "empty fraction");
