@@ -27,7 +27,7 @@ mkdir -p "$OUT/obj"
 deps=$(pkg-config --libs jansson zlib 2>/dev/null || echo "-ljansson -lz")
 luacf=$(pkg-config --cflags lua5.4 2>/dev/null || echo "-I/usr/include/lua5.4")
 lualib=$(pkg-config --libs lua5.4 2>/dev/null || echo "-llua5.4")
-flags="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -Icore/include -Icore/src $SAN"
+flags="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -Icore/include -Icore/src -Icore/test $SAN"
 # As fuzz/fuzz.mk builds: with libdeflate, every .gz input tries it first.
 if pkg-config --exists libdeflate 2>/dev/null; then
     flags="$flags -DTRPT_HAVE_LIBDEFLATE -DTRPT_WHOLE_INFLATE_MIN=0"
