@@ -413,6 +413,53 @@ describe("tlsrpt.collection", function()
       assert.has_error(function() collection():to_jsonl(5) end)
       assert.has_error(function() collection.to_csv({}, "cols") end)
     end)
+
+    it("puts a ' before text a spreadsheet would run as a formula", function()
+      local csv = collection.to_csv({ { a = "=HYPERLINK(\"x\")", b = "+1", c = "-2", d = "@SUM(A1)", e = "ok-", f = -3 } },
+        { "a", "b", "c", "d", "e", "f" })
+      assert.are.equal('a,b,c,d,e,f\r\n"\'=HYPERLINK(""x"")",\'+1,\'-2,\'@SUM(A1),ok-,-3\r\n', csv)
+    end)
+  end)
+
+  describe("identity and counts (review)", function()
+    it("no choice of field values makes two reports one", function()
+      local c = collection()
+      assert.is_true(c:add(report("Evil\0Corp", "x", T0, { { "sts", "example.com", 1, 0 } })))
+      assert.is_true(c:add(report("Evil", "Corp\0x", T0, { { "sts", "example.com", 1, 0 } })))
+    end)
+
+    it("without a report id, all 17 digits of a total and every failure detail count", function()
+      local c = collection()
+      assert.is_true(c:add(report("Org", nil, T0, { { "sts", "example.com", 100000000000001, 0 } })))
+      assert.is_true(c:add(report("Org", nil, T0, { { "sts", "example.com", 100000000000002, 0 } })))
+      local a = report("Org", nil, T0, { { "sts", "example.com", 5, 1, details = { fd("certificate-expired", 1) } } })
+      local b = report("Org", nil, T0, { { "sts", "example.com", 5, 1, details = { fd("starttls-not-supported", 1) } } })
+      assert.is_true(c:add(a))
+      assert.is_true(c:add(b))
+      assert.is_false(c:add(report("Org", nil, T0, { { "sts", "example.com", 5.0, 1,
+        details = { fd("certificate-expired", 1.0) } } })), "5.0 is 5")
+    end)
+
+    it("counts are whole numbers up to 2^53-1, and their sums do not wrap", function()
+      local c = collection()
+      local ok, msg, code = c:add(report("Org", "big", T0, { { "sts", "example.com", 2 ^ 53, 0 } }))
+      assert.is_nil(ok); assert.are.equal("field", code); assert.truthy(msg:find("2^53-1", 1, true))
+      ok, _, code = c:add(report("Org", "frac", T0, { { "sts", "example.com", 1.5, 0 } }))
+      assert.is_nil(ok); assert.are.equal("field", code)
+      local pols = {}
+      for i = 1, 1100 do pols[i] = { "sts", "d" .. i .. ".example", 9007199254740991, 0 } end
+      assert.is_true(c:add(report("Org", "many", T0, pols)))
+      local rows = c:query {}
+      assert.is_true(rows[1].success > 9.9e18, tostring(rows[1].success))
+    end)
+
+    it("a query limit is a non-negative integer", function()
+      local c = sample()
+      for _, bad in ipairs { 0 / 0, 2.5, -1 } do
+        assert.has_error(function() c:query { group_by = "day", limit = bad } end, nil, tostring(bad))
+      end
+      assert.are.equal(1, #c:query { group_by = "day", limit = 1 })
+    end)
   end)
 end)
 

@@ -86,36 +86,70 @@ function M.rfc3339(epoch)
   return string.format("%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s)
 end
 
+-- One field of an identity key: its length, then its text, so that no
+-- choice of field values can make two keys equal ("a\0b" + "c" against
+-- "a" + "b\0c"); numbers by value (5 and 5.0 alike; all 17 digits, which
+-- tostring drops under 5.1 and LuaJIT).
+local function key_part(parts, v)
+  local s
+  if type(v) == "number" then s = string.format("%.17g", v)
+  elseif type(v) == "string" then s = v
+  else s = v == nil and "" or tostring(v) end
+  parts[#parts + 1] = #s .. ":" .. s
+end
+
 -- Identity of a report for deduplication. RFC 8460 §4 makes report-id
 -- unique per sender, so (organization_name, report_id) names a report. A
--- report without report-id is named by what it says instead: organization,
--- date range, contact and each policy's type, domain and totals, so the same
--- report delivered twice is still caught, while two different reports from
--- one sender for one day differ in their totals (or are truly the same).
+-- report without report-id is named by everything it says: organization,
+-- date range, contact, and each policy with its strings, MX patterns,
+-- totals and failure details, so the same report delivered twice is still
+-- caught and two different ones are not merged.
 function M.identity(report)
   if type(report) ~= "table" then
     error("bad argument #1 to 'identity' (table expected, got " .. type(report) .. ")", 2)
   end
   local org = report.organization_name
   org = type(org) == "string" and org or ""
+  local parts = {}
   local id = report.report_id
   if type(id) == "string" and id ~= "" then
-    return "id\0" .. org .. "\0" .. id
+    parts[1] = "id"
+    key_part(parts, org)
+    key_part(parts, id)
+    return table.concat(parts)
   end
   local dr = type(report.date_range) == "table" and report.date_range or {}
-  local parts = { "noid", org, tostring(dr.start_epoch or dr.start_datetime or ""),
-    tostring(dr.end_epoch or dr.end_datetime or ""), tostring(report.contact_info or "") }
+  parts[1] = "noid"
+  key_part(parts, org)
+  key_part(parts, dr.start_epoch or dr.start_datetime)
+  key_part(parts, dr.end_epoch or dr.end_datetime)
+  key_part(parts, report.contact_info)
+  local function list(t)
+    t = type(t) == "table" and t or {}
+    key_part(parts, #t)
+    for i = 1, #t do key_part(parts, t[i]) end
+  end
   if type(report.policies) == "table" then
     for _, pr in ipairs(report.policies) do
-      local p = type(pr) == "table" and type(pr.policy) == "table" and pr.policy or {}
-      local s = type(pr) == "table" and type(pr.summary) == "table" and pr.summary or {}
-      parts[#parts + 1] = tostring(p.policy_type or "") .. "|" ..
-        tostring(type(p.policy_domain) == "string" and norm_host(p.policy_domain) or "") .. "|" ..
-        tostring(s.total_successful_session_count or 0) .. "|" ..
-        tostring(s.total_failure_session_count or 0)
+      pr = type(pr) == "table" and pr or {}
+      local p = type(pr.policy) == "table" and pr.policy or {}
+      local s = type(pr.summary) == "table" and pr.summary or {}
+      key_part(parts, p.policy_type)
+      key_part(parts, type(p.policy_domain) == "string" and norm_host(p.policy_domain) or "")
+      list(p.policy_string)
+      list(p.mx_host)
+      key_part(parts, s.total_successful_session_count or 0)
+      key_part(parts, s.total_failure_session_count or 0)
+      local fds = type(pr.failure_details) == "table" and pr.failure_details or {}
+      key_part(parts, #fds)
+      for _, fd in ipairs(fds) do
+        fd = type(fd) == "table" and fd or {}
+        for _, f in ipairs(DETAIL_FIELDS) do key_part(parts, fd[f]) end
+        key_part(parts, fd.failed_session_count or 0)
+      end
     end
   end
-  return table.concat(parts, "\0")
+  return table.concat(parts)
 end
 
 local function check_limit_opt(opts, name, dflt)
@@ -161,10 +195,14 @@ local function bad_str(t, key)
   return v ~= nil and type(v) ~= "string"
 end
 
+-- A count is a whole number in 0 .. 2^53-1, as parse_report gives them:
+-- sums of up to 1024 of them fit 64-bit integers (Lua 5.4), and doubles
+-- keep them exact.
+local MAX_COUNT = 9007199254740991
 local function bad_count(t, key)
   local v = t[key]
   if v == nil then return false end
-  return type(v) ~= "number" or v ~= v or v < 0 or v == math.huge
+  return type(v) ~= "number" or v ~= v or v < 0 or v > MAX_COUNT or v ~= floor(v)
 end
 
 local function str_err(t, key, path)
@@ -205,7 +243,7 @@ local function validate(report)
     end
     if s then
       for _, k in ipairs({ "total_successful_session_count", "total_failure_session_count" }) do
-        if bad_count(s, k) then return nil, path() .. ".summary." .. k .. ": non-negative number expected" end
+        if bad_count(s, k) then return nil, path() .. ".summary." .. k .. ": a whole number in 0..2^53-1 expected" end
       end
     end
     nrows = nrows + 1
@@ -321,7 +359,9 @@ function M:add(report)
         d_rip[did], d_frc[did], d_info[did] = rip, frc, info
       end
       local c = fd.failed_session_count or 0
-      detail_sum = detail_sum + c
+      -- (capped past any total: only "sum >= total" matters, and 64-bit
+      -- integers must not wrap under Lua 5.4)
+      if c > MAX_COUNT - detail_sum then detail_sum = MAX_COUNT + 1 else detail_sum = detail_sum + c end
       n = n + 1
       row_pol[n], row_det[n], row_succ[n], row_fail[n] = p, did, 0, c
     end
@@ -436,6 +476,9 @@ function M:query(q)
   for _, f in ipairs(group_by) do check_field(f, "group_by") end
   for _, k in ipairs({ "from", "to", "limit" }) do
     if q[k] ~= nil and type(q[k]) ~= "number" then error("query: " .. k .. " must be a number", 2) end
+  end
+  if q.limit ~= nil and (q.limit ~= q.limit or q.limit < 0 or q.limit ~= floor(q.limit)) then
+    error("query: limit must be a non-negative integer", 2)
   end
 
   -- Filters, evaluated once per report / policy / detail.
@@ -556,8 +599,12 @@ function M:query(q)
         end
         node = nxt
       end
-      node[1] = node[1] + row_succ[i]
-      node[2] = node[2] + row_fail[i]
+      -- Terms are at most 2^53-1: a Lua 5.4 integer sum that wraps turns
+      -- negative first; it goes on as a float (inexact, never wrong in sign).
+      local s, f = node[1] + row_succ[i], node[2] + row_fail[i]
+      if s < 0 then s = node[1] + 0.0 + row_succ[i] end
+      if f < 0 then f = node[2] + 0.0 + row_fail[i] end
+      node[1], node[2] = s, f
       -- A report's rows are consecutive, so "a new report for this group"
       -- is "not the report this group saw last".
       if node[4] ~= r then node[4] = r; node[3] = node[3] + 1 end
@@ -595,7 +642,7 @@ function M:query(q)
     end)
   end
   if q.limit then
-    for i = #rows, math.max(q.limit, 0) + 1, -1 do rows[i] = nil end
+    for i = #rows, q.limit + 1, -1 do rows[i] = nil end
   end
 
   local columns = {}
@@ -658,10 +705,14 @@ end
 
 -- CSV (RFC 4180): a header line, CRLF line ends, fields holding a comma,
 -- quote, CR or LF quoted with inner quotes doubled; a missing value is empty.
+-- RFC 4180 field. Text from reports that a spreadsheet would run as a
+-- formula (=, +, -, @, TAB or CR first) gets a leading "'" (the OWASP
+-- advice against CSV injection): any sender chooses organization names.
 local function csv_field(v)
   if v == nil then return "" end
   if type(v) == "number" then return json.number(v) end
   v = tostring(v)
+  if v:find("^[=+%-@\t\r]") then v = "'" .. v end
   if v:find('[,"\r\n]') then return '"' .. v:gsub('"', '""') .. '"' end
   return v
 end
