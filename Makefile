@@ -43,7 +43,7 @@ LIBA  := $(BUILD)/libtrpt.a
 LIBSO := $(BUILD)/libtrpt.so
 LUA_MODS := $(foreach v,$(LUAS),$(BUILD)/$(v)/tlsrpt/core.so)
 
-.PHONY: all lib lua test ctest_bins asan fuzz fuzz-smoke fuzz-long bench install clean
+.PHONY: all lib lua test ctest_bins asan fuzz fuzz-smoke fuzz-long bench install uninstall clean
 .DEFAULT_GOAL := all
 
 all: lib lua
@@ -58,8 +58,11 @@ $(LIBA): $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# SONAME libtrpt.so.0: the ABI of a 0.x release is not promised across minor
+# versions, but programs linked to it load by that name, not the bare .so.
+SONAME := libtrpt.so.0
 $(LIBSO): $(CORE_OBJ)
-	$(CC) -shared $(SAN) -o $@ $^ $(DEP_LIBS)
+	$(CC) -shared $(SAN) -Wl,-soname,$(SONAME) -o $@ $^ $(DEP_LIBS)
 
 # The module exports luaopen_tlsrpt_core only (--exclude-libs hides libtrpt.a).
 # Lua headers per interpreter: pkg-config name, else Debian's include dir.
@@ -90,14 +93,23 @@ asan:
 	  UBSAN_OPTIONS=print_stacktrace=1 \
 	  sh spec/run-all.sh
 
-install: all
+# The C library and its header (the Lua module and the CLI install with luarocks).
+install: lib
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
 	install -m 644 core/include/trpt.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(LIBA) $(LIBSO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libtrpt.so
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/trpt.h $(DESTDIR)$(PREFIX)/lib/libtrpt.a \
+	  $(DESTDIR)$(PREFIX)/lib/$(SONAME) $(DESTDIR)$(PREFIX)/lib/libtrpt.so
 
 clean:
 	rm -rf build build-* fuzz/build
 
 -include fuzz/fuzz.mk
 -include bench/bench.mk
+ifndef ROCK_MK
 include rockspec/rock.mk
+endif

@@ -12,6 +12,7 @@
 #                      rockspec's source.url names (tracked + untracked, non-ignored files)
 #   make rock-build LUA_INCDIR=/usr/include/luajit-2.1 ; make rock-install INST_LIBDIR=.. INST_LUADIR=..
 
+ROCK_MK := 1 # read once: the top Makefile includes this file unless set
 ifndef CORE_SRC
 # Standalone: one build tree per Lua header set, so a 5.4 and a 5.1 build of
 # the same checkout never mix objects.
