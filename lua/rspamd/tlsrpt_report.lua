@@ -21,7 +21,7 @@ the attached report with the tlsrpt module and summarise it in symbols.
 A message is a candidate when its Content-Type is multipart/report with
 report-type=tlsrpt, when a part is typed application/tlsrpt+gzip,
 application/tlsrpt+json or application/tlsrpt, or when it has a
-TLS-Report-Domain header. Other messages cost one header lookup and a walk
+TLS-Report-Domain header. Other messages cost two header lookups and a walk
 over the part list.
 
 Load it from rspamd.conf.local. rspamd's LuaJIT finds tlsrpt on its default
@@ -53,7 +53,7 @@ local settings = {
   check_record = false,
   strict = false,           -- reject any RFC deviation (TLSRPT_INVALID code=strict)
   max_domains = 4,          -- record lookups per message
-  max_option_len = 96,      -- untrusted strings are cut to this many bytes
+  max_option_len = 96,      -- untrusted strings are cut to this many bytes (at least 8)
   limits = {},              -- tlsrpt parser limits: max_input, max_decompressed, ...
 }
 
@@ -69,6 +69,10 @@ if type(opts) == 'table' then
       settings[k] = v
     end
   end
+end
+if settings.max_option_len < 8 then
+  rspamd_logger.errx(rspamd_config, '%s: max_option_len must be 8 or more, using 96', N)
+  settings.max_option_len = 96
 end
 
 -- rspamd fixes package.path before reading options.lua_path, so the rule
@@ -86,9 +90,11 @@ if not have_tlsrpt then
   return
 end
 
--- Options reach logs and the web UI: keep them short and printable.
+-- Options reach logs and the web UI: keep them short and printable, and
+-- free of ';', '{' and '}', which rspamd's log line writes around options
+-- (SYM(score){opt;opt;}) unescaped: report text must not forge entries.
 local function clean(s)
-  s = tostring(s or ''):gsub('[%c]', ' ')
+  s = tostring(s or ''):gsub('[%c]', ' '):gsub('[;{}]', '_')
   if #s > settings.max_option_len then
     s = s:sub(1, settings.max_option_len) .. '...'
   end
@@ -123,8 +129,17 @@ local function parse_opts()
   return o
 end
 
--- tlsrpt raises on bad options (misuse): find out now rather than per message.
+-- tlsrpt raises on bad options (misuse): find out now rather than per
+-- message; names it does not know it would ignore, so log them here.
 do
+  local known = { max_input = true, max_decompressed = true, max_ratio = true, max_depth = true,
+    max_string = true, max_elements = true, max_warnings = true }
+  for k in pairs(settings.limits) do
+    if not known[k] then
+      rspamd_logger.warnx(rspamd_config, '%s: unknown limit %s ignored', N, k)
+      settings.limits[k] = nil
+    end
+  end
   local ok, err = pcall(tlsrpt.parse_report, '{}', parse_opts())
   if not ok then
     rspamd_logger.errx(rspamd_config, '%s: invalid limits (%s), using the defaults', N, err)
@@ -148,9 +163,10 @@ local function parse(task, part)
   return nil, msg or 'no TLS report found', code or 'no_report'
 end
 
--- A DNS name we are willing to look up: LDH labels, at least two.
+-- A DNS name we are willing to look up: LDH labels, at least two, short
+-- enough that _smtp._tls.<d> is a DNS name too (253 bytes).
 local function valid_domain(d)
-  if type(d) ~= 'string' or #d == 0 or #d > 253 then return false end
+  if type(d) ~= 'string' or #d == 0 or #d > 253 - #'_smtp._tls.' then return false end
   d = d:gsub('%.$', '')
   local labels = 0
   for label in (d .. '.'):gmatch('([^.]*)%.') do
@@ -176,22 +192,26 @@ end
 
 local function check_record(task, domain)
   local name = '_smtp._tls.' .. domain
+  -- One option per domain, "<domain>:<detail>": rspamd drops an option a
+  -- symbol already has, so with several domains bare details would merge.
+  local function result(symbol, detail)
+    task:insert_result(symbol, 1.0, detail and (domain .. ':' .. detail) or domain)
+  end
   local function dns_cb(_, _, results, err)
     if err then
       if err == 'requested record is not found' or err == 'no records with this name' then
-        task:insert_result(settings.symbol_record_missing, 1.0, domain)
+        result(settings.symbol_record_missing)
       else
-        task:insert_result(settings.symbol_record_dnsfail, 1.0, domain, clean(err))
+        result(settings.symbol_record_dnsfail, clean(err))
       end
       return
     end
     local rec, msg, code = tlsrpt.parse_record(results or {})
     if not rec then
       if code == 'no_record' then
-        task:insert_result(settings.symbol_record_missing, 1.0, domain)
+        result(settings.symbol_record_missing)
       else
-        task:insert_result(settings.symbol_record_invalid, 1.0, domain,
-            'code=' .. clean(code), clean(msg))
+        result(settings.symbol_record_invalid, clean('code=' .. tostring(code) .. ' ' .. tostring(msg)))
       end
       return
     end
@@ -202,15 +222,17 @@ local function check_record(task, domain)
         if rcpts[tostring(rua.target):lower()] then match = true end
       end
     end
-    local opt = mailto and (match and 'rua=match' or 'rua=nomatch') or 'rua=https'
-    task:insert_result(settings.symbol_record_ok, 1.0, domain, opt)
+    result(settings.symbol_record_ok, mailto and (match and 'rua=match' or 'rua=nomatch') or 'rua=https')
   end
-  task:get_resolver():resolve_txt({
+  -- resolve_txt returns false when it could not schedule the query; the
+  -- callback then never runs.
+  local scheduled = task:get_resolver():resolve_txt({
     task = task,
     name = name,
     callback = dns_cb,
     forced = true,
   })
+  if not scheduled then result(settings.symbol_record_dnsfail, 'query not sent') end
 end
 
 -- The policy domains a report speaks for: the TLS-Report-Domain header
