@@ -395,6 +395,16 @@ example.com TXT "x"
       assert.is_nil(out:find("MX . is not covered", 1, true))
     end)
 
+    it("--records: a name with names below it exists (NODATA, not NXDOMAIN; RFC 8020)", function()
+      local rc, out = run("check example.com --policy examples/mta-sts.txt --records " .. q(records([[
+_smtp._tls.example.com TXT "v=TLSRPTv1; rua=mailto:tlsrpt@example.com"
+_mta-sts.example.com TXT "v=STSv1; id=1"
+]])))
+      assert.matches("! MX records of example.com: none, so mail goes to example.com itself", out, 1, true)
+      assert.is_nil(out:find("nxdomain", 1, true))
+      assert.are.equal(1, rc) -- example.com itself is not covered by the example policy
+    end)
+
     it("mode none: no MX coverage to check (RFC 8461 §5)", function()
       local pol = spit(tmp("none.txt"), "version: STSv1\nmode: none\nmax_age: 1209600\n")
       local rc, out = run("check example.com --policy " .. q(pol) .. " --records " .. q(records(GOOD)))

@@ -451,6 +451,29 @@ describe("tlsrpt.collection", function()
       assert.is_true(c:add(report("Org", "many", T0, pols)))
       local rows = c:query {}
       assert.is_true(rows[1].success > 9.9e18, tostring(rows[1].success))
+      -- the summary prints such a float sum as digits (Lua 5.4's %d refuses it)
+      local summary = require "tlsrpt.summary"
+      local s = summary.build(c, { files = 1, duplicates = 0, invalid = 0 }, 5)
+      assert.matches("Sessions: 99079191802150%d+ successful, 0 failed", summary.text(s))
+      assert.matches("Reports: <b>1</b>", require("tlsrpt.summary_html").render(s), 1, true)
+    end)
+
+    it("the summary counts reports without policies, and never rounds a rate to 0% or 100%", function()
+      local summary = require "tlsrpt.summary"
+      local c = collection()
+      assert.is_true(c:add(report("Org", "a", T0, { { "sts", "example.com", 5, 0 } })))
+      assert.is_true(c:add(report("Org", "b", T0, {})))
+      assert.are.equal(2, summary.build(c, { files = 2, duplicates = 0, invalid = 0 }, 5).reports)
+      assert.are.equal("<0.1%", summary.pct(1, 10000))
+      assert.are.equal(">99.9%", summary.pct(9999, 10000))
+      assert.are.equal("100.0%", summary.pct(3, 3))
+      assert.are.equal("0.0%", summary.pct(0, 3))
+      -- C1 controls (U+0080-U+009F) are controls too; the HTML holds none of either
+      assert.are.equal("Evil?31m ??", summary.printable("Evil\194\15531m \1\127"))
+      local c2 = collection()
+      assert.is_true(c2:add(report("Org\2", "a", T0, { { "sts", "example.com", 5, 1, details = { fd("x\2y", 1) } } })))
+      local html = require("tlsrpt.summary_html").render(summary.build(c2, { files = 1, duplicates = 0, invalid = 0 }, 5))
+      assert.is_nil(html:find("[%z\1-\8\11\12\14-\31]"))
     end)
 
     it("a query limit is a non-negative integer", function()
@@ -471,6 +494,13 @@ describe("tlsrpt.json", function()
     assert.are.equal('{}', json.encode({}))
     assert.are.equal('[null,false]', json.encode({ json.null, false }))
     assert.are.equal('{\n  "a": [\n    1\n  ]\n}', json.encode({ a = { 1 } }, { indent = 2 }))
+  end)
+
+  it("refuses what it would write wrongly or drop (review)", function()
+    assert.has_error(function() json.encode(json.array({ 1, x = 2 })) end) -- x would be dropped
+    assert.has_error(function() json.encode({ ["\255"] = 1, ["\254"] = 2 }) end) -- both repair to U+FFFD
+    assert.has_error(function() json.encode(json.object({ [1] = "a" }, { 1 })) end, "json: object key must be a string, got number")
+    assert.has_error(function() json.encode({ 1 }, { indent = 1.5 }) end)
   end)
 
   it("encodes numbers exactly and non-finite ones as null", function()

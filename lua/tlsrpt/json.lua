@@ -89,6 +89,12 @@ local function quote(s)
 end
 M.quote = quote
 
+-- The decimal point of the C locale the host may have set (LC_NUMERIC):
+-- string.format and tonumber both follow it, JSON wants ".".
+local function c_locale(s)
+  return (s:gsub(",", "."))
+end
+
 local function number(v)
   if v ~= v or v == math.huge or v == -math.huge then return "null" end
   if math.type and math.type(v) == "integer" then return tostring(v) end
@@ -98,16 +104,22 @@ local function number(v)
   -- Shortest form that reads back as the same double.
   for prec = 15, 16 do
     local s = string.format("%." .. prec .. "g", v)
-    if tonumber(s) == v then return s end
+    if tonumber(s) == v then return c_locale(s) end
   end
-  return string.format("%.17g", v)
+  return c_locale(string.format("%.17g", v))
 end
 M.number = number
 
 -- Is t a Lua sequence 1..n with nothing else? (n == 0 counts only if marked.)
 local function is_array(t)
   local mt = getmetatable(t)
-  if mt and mt.__jsontype then return mt.__jsontype == "array" end
+  if mt and mt.__jsontype == "array" then
+    local n, count = #t, 0
+    for _ in pairs(t) do count = count + 1 end
+    if count ~= n then error("json: an array with keys other than 1.." .. n, 0) end
+    return true
+  end
+  if mt and mt.__jsontype then return false end
   local n = #t
   if n == 0 then return false end
   local count = 0
@@ -121,6 +133,9 @@ local function keys_of(t)
   local keys, seen = {}, {}
   if order then
     for _, k in ipairs(order) do
+      if type(k) ~= "string" then
+        error("json: object key must be a string, got " .. type(k), 0)
+      end
       if t[k] ~= nil and not seen[k] then keys[#keys + 1] = k; seen[k] = true end
     end
   end
@@ -178,8 +193,13 @@ local function encode(v, buf, indent, depth, stack)
         buf[#buf + 1] = "{}"
       else
         buf[#buf + 1] = "{" .. nl
+        local written = {}
         for i, k in ipairs(keys) do
-          buf[#buf + 1] = pad_in .. quote(k) .. colon
+          local qk = quote(k)
+          -- two keys of invalid UTF-8 can repair to one name (RFC 8259 §4)
+          if written[qk] then error("json: keys " .. qk .. " collide once made valid UTF-8", 0) end
+          written[qk] = true
+          buf[#buf + 1] = pad_in .. qk .. colon
           encode(v[k], buf, indent, depth + 1, stack)
           buf[#buf + 1] = (i < #keys and "," or "") .. nl
         end
@@ -194,8 +214,8 @@ end
 
 function M.encode(v, opts)
   local indent = opts and opts.indent
-  if indent ~= nil and (type(indent) ~= "number" or indent < 0 or indent > 16) then
-    error("json.encode: indent must be a number 0..16", 2)
+  if indent ~= nil and (type(indent) ~= "number" or indent < 0 or indent > 16 or indent ~= math.floor(indent)) then
+    error("json.encode: indent must be a whole number 0..16", 2)
   end
   local buf = {}
   encode(v, buf, indent, 0, {})

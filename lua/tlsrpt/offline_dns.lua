@@ -93,9 +93,16 @@ function M.resolver(db)
   local t = require "tlsrpt"
   local r = {}
   local function lookup(name)
-    local e = db[norm_name(name)]
-    if not e then return nil, name .. ": no such name (offline records)", "nxdomain" end
-    return e
+    local key = norm_name(name)
+    local e = db[key]
+    if e then return e end
+    -- A name with names below it exists in DNS, without records of its own
+    -- (an empty non-terminal, RFC 8020): NODATA, not NXDOMAIN.
+    local suffix = "." .. key
+    for k in pairs(db) do
+      if #k > #suffix and k:sub(-#suffix) == suffix then return { TXT = {}, MX = {} } end
+    end
+    return nil, name .. ": no such name (offline records)", "nxdomain"
   end
   local function record(prefix, parse)
     return function(_, domain)

@@ -15,10 +15,27 @@ local M = {}
 
 local fmt = string.format
 
--- "12.3%" of failures among all sessions; "-" when there were none.
+-- "12.3%" of failures among all sessions; "-" when there were none. A rate
+-- that is neither 0 nor 100 never prints as either ("<0.1%", ">99.9%").
 function M.pct(fail, total)
   if total == 0 then return "-" end
-  return fmt("%.1f%%", 100 * fail / total)
+  local p = 100 * fail / total
+  if fail > 0 and p < 0.05 then return "<0.1%" end
+  if fail < total and p >= 99.95 then return ">99.9%" end
+  return (fmt("%.1f%%", p):gsub(",", "."))
+end
+
+-- A count as digits: sums past 2^63 are floats (tlsrpt.collection), which
+-- "%d" refuses under Lua 5.4 and wraps under 5.1.
+function M.count(n)
+  if math.type and math.type(n) == "integer" then return fmt("%d", n) end
+  return fmt("%.0f", n)
+end
+
+-- Text from reports, printable: C0 and C1 controls (U+0080-U+009F, which
+-- terminals obey too) and DEL as '?'.
+function M.printable(s)
+  return (tostring(s):gsub("[%z\1-\31\127]", "?"):gsub("\194[\128-\159]", "?"))
 end
 
 local function rate(row) return M.pct(row.failure, row.success + row.failure) end
@@ -43,7 +60,8 @@ function M.build(c, stats, top)
   local total = c:query()[1]
   local days = c:query { group_by = { "day" } }
   local s = {
-    files = stats.files, reports = total.reports, duplicates = stats.duplicates,
+    -- (c:count(): a report without policies has no rows, so no query counts it)
+    files = stats.files, reports = (c:count()), duplicates = stats.duplicates,
     invalid = stats.invalid,
     success = total.success, failure = total.failure,
     period = { from = days[1] and days[1].day or nil, to = days[#days] and days[#days].day or nil },
@@ -77,9 +95,9 @@ local function text_table(rows, cols)
     cells[i] = {}
     for j, col in ipairs(cols) do
       local v = col.fn and col.fn(row) or row[col[2]]
-      v = v == nil and "-" or tostring(v)
+      v = v == nil and "-" or type(v) == "number" and M.count(v) or tostring(v)
       -- Control characters in untrusted names must not reach the terminal.
-      v = v:gsub("[%z\1-\31\127]", "?")
+      v = M.printable(v)
       if #v > MAX_CELL then
         -- cut on a UTF-8 character boundary
         local cut = MAX_CELL - 3
@@ -113,10 +131,10 @@ end
 
 function M.text(s)
   local out = {}
-  out[#out + 1] = fmt("Reports: %d from %d files (%d duplicates, %d invalid)\n", s.reports, s.files,
+  out[#out + 1] = fmt("Reports: %s from %d files (%d duplicates, %d invalid)\n", M.count(s.reports), s.files,
     s.duplicates, s.invalid)
   if s.period.from then out[#out + 1] = fmt("Period: %s .. %s\n", s.period.from, s.period.to) end
-  out[#out + 1] = fmt("Sessions: %d successful, %d failed (%s failed)\n\n", s.success, s.failure,
+  out[#out + 1] = fmt("Sessions: %s successful, %s failed (%s failed)\n\n", M.count(s.success), M.count(s.failure),
     M.pct(s.failure, s.success + s.failure))
   out[#out + 1] = "Policy domains\n"
   out[#out + 1] = text_table(s.by_domain, M.COLUMNS.domain)

@@ -8,10 +8,12 @@ local summary = require "tlsrpt.summary"
 local M = {}
 
 local fmt = string.format
-local pct = summary.pct
+local pct, count = summary.pct, summary.count
 
+-- Escaped for HTML text and attributes; control characters (which XML 1.0
+-- does not allow in the inline SVG) shown as '?'.
 local function html_escape(s)
-  return (tostring(s):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
+  return (summary.printable(s):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
     ['"'] = "&quot;", ["'"] = "&#39;" }))
 end
 
@@ -29,7 +31,7 @@ local function svg_bars(bars, opts)
   local out = { svg_open(w, h, opts.title) }
   out[#out + 1] = fmt('<line x1="%d" y1="10" x2="%d" y2="%d" class="axis"/>', pad_l, pad_l, h - pad_b)
   out[#out + 1] = fmt('<line x1="%d" y1="%d" x2="%d" y2="%d" class="axis"/>', pad_l, h - pad_b, w - 5, h - pad_b)
-  out[#out + 1] = fmt('<text x="%d" y="18" class="lbl" text-anchor="end">%d</text>', pad_l - 4, max)
+  out[#out + 1] = fmt('<text x="%d" y="18" class="lbl" text-anchor="end">%s</text>', pad_l - 4, count(max))
   out[#out + 1] = fmt('<text x="%d" y="%d" class="lbl" text-anchor="end">0</text>', pad_l - 4, h - pad_b)
   local n = #bars
   if n > 0 then
@@ -65,9 +67,9 @@ local function svg_hbars(bars, opts)
     if b[2] > 0 and len < 2 then len = 2 end -- a non-zero count stays visible
     out[#out + 1] = fmt('<text x="%d" y="%d" class="lbl" text-anchor="end">%s</text>', label_w - 6, y + 14,
       html_escape(b[1]))
-    out[#out + 1] = fmt('<rect x="%d" y="%d" width="%.1f" height="%d" class="%s"><title>%s: %d</title></rect>',
-      label_w, y + 3, len, row - 6, b[3] or "bar", html_escape(b[1]), b[2])
-    out[#out + 1] = fmt('<text x="%.1f" y="%d" class="lbl">%d</text>', label_w + len + 4, y + 14, b[2])
+    out[#out + 1] = fmt('<rect x="%d" y="%d" width="%.1f" height="%d" class="%s"><title>%s: %s</title></rect>',
+      label_w, y + 3, len, row - 6, b[3] or "bar", html_escape(b[1]), count(b[2]))
+    out[#out + 1] = fmt('<text x="%.1f" y="%d" class="lbl">%s</text>', label_w + len + 4, y + 14, count(b[2]))
   end
   out[#out + 1] = "</svg>"
   return table.concat(out, "\n")
@@ -93,7 +95,8 @@ end
 function M.render(s)
   local days = {}
   for i, d in ipairs(s.by_day) do
-    days[i] = { d.day or "?", d.failure, fmt("%s: %d failed, %d successful", d.day or "?", d.failure, d.success) }
+    days[i] = { d.day or "?", d.failure, fmt("%s: %s failed, %s successful", d.day or "?", count(d.failure),
+      count(d.success)) }
   end
   local types = { { "successful sessions", s.success, "ok" } }
   for _, r in ipairs(s.by_result_type) do types[#types + 1] = { r.result_type, r.failure, "bar" } end
@@ -111,10 +114,10 @@ function M.render(s)
     ".axis{stroke:#888}.lbl{font-size:10px;fill:#555}.kpi span{display:inline-block;margin-right:2em}</style>",
     "</head><body>",
     "<h1>TLS-RPT summary</h1>",
-    fmt('<p class="kpi"><span>Reports: <b>%d</b></span><span>Files: %d</span><span>Duplicates: %d</span><span>Invalid: %d</span></p>',
-      s.reports, s.files, s.duplicates, s.invalid),
+    fmt('<p class="kpi"><span>Reports: <b>%s</b></span><span>Files: %d</span><span>Duplicates: %d</span><span>Invalid: %d</span></p>',
+      count(s.reports), s.files, s.duplicates, s.invalid),
     s.period.from and fmt("<p>Period: %s .. %s</p>", html_escape(s.period.from), html_escape(s.period.to)) or "",
-    fmt("<p>Sessions: <b>%d</b> successful, <b>%d</b> failed (%s)</p>", s.success, s.failure,
+    fmt("<p>Sessions: <b>%s</b> successful, <b>%s</b> failed (%s)</p>", count(s.success), count(s.failure),
       pct(s.failure, s.success + s.failure)),
     "<h2>Failed sessions per day</h2>",
     svg_bars(days, { title = "Failed sessions per day" }),
