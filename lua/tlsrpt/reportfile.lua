@@ -38,11 +38,9 @@ function M.parse_file(path, strict)
   return M.parse_bytes(path, data, strict)
 end
 
--- s with control characters shown as '?': report content quoted in a
--- message must not drive the terminal (escape sequences).
-function M.printable(s)
-  return (tostring(s):gsub("[%z\1-\31\127]", "?"))
-end
+-- s with control characters (C0, DEL, C1) shown as '?': report content
+-- quoted in a message must not drive the terminal (escape sequences).
+M.printable = require("tlsrpt.summary").printable
 
 -- "path: message (rfc)" of a warning or finding, printable.
 function M.finding(w)
