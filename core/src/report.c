@@ -218,10 +218,11 @@ static int count_field(rp *r, int64_t *out, const char *rfc)
         int rc = trpt__json_number(J, &is_int, &v);
         if (rc) return rc;
         if (!is_int || v < 0) {
+            size_t nlen = (size_t)(J->p - at); /* the number, not what follows it */
             J->p = at;
             return trpt__json_fail(J, TRPT_E_FIELD, rfc, NULL,
                                    "must be a non-negative integer, not %.*s",
-                                   (int)(J->end - at > 24 ? 24 : J->end - at), at);
+                                   (int)(nlen > 24 ? 24 : nlen), at);
         }
         *out = v;
         return TRPT_OK;
