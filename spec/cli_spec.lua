@@ -113,6 +113,16 @@ describe("tlsrpt CLI", function()
       assert.are.equal(2, cli.main({ "nope" }, h))
       assert.matches("unknown command", table.concat(err))
       assert.are.equal(2, cli.main({}, h))
+      -- a real command through the same handles (no flush, write returns nothing)
+      out = {}
+      assert.are.equal(0, cli.main({ "parse", "--jsonl", "examples/report.json" }, h))
+      assert.matches('^{"organization%-name":', table.concat(out))
+      -- a handle whose write fails: exit 1, said on err
+      err = {}
+      local bad = { out = { write = function() return nil, "No space left on device" end }, err = h.err }
+      assert.are.equal(1, cli.main({ "parse", "examples/report.json" }, bad))
+      assert.matches("cannot write the output: No space left on device", table.concat(err), 1, true)
+      assert.are.equal(1, cli.main({ "--version" }, bad))
     end)
   end)
 
@@ -544,10 +554,13 @@ _mta-sts.example.com TXT "v=STSv1; id=1"
       local deep = tmp("deep")
       os.execute("mkdir -- " .. q(name) .. " && cp examples/report.json " .. q("./" .. name .. "/") ..
         " && mkdir -p " .. q(deep .. string.rep("/d", 40)) .. " && cp examples/report.json " .. q(deep .. "/"))
-      local out, errs, out2, errs2 = {}, {}, {}, {}
+      local hidden = tmp("hidden")
+      os.execute("mkdir -p " .. q(hidden .. "/.git" .. string.rep("/d", 40)) .. " && cp examples/report.json " .. q(hidden .. "/"))
+      local out, errs, out2, errs2, out3, errs3 = {}, {}, {}, {}, {}, {}
       local ok, e = pcall(function()
         fsutil.report_files(name, out, errs)
         fsutil.report_files(deep, out2, errs2)
+        fsutil.report_files(hidden, out3, errs3)
       end)
       os.execute("rm -rf -- " .. q(name) .. " ./-mindepth")
       package.loaded.lfs, package.preload.lfs = saved_loaded, saved_preload
@@ -556,6 +569,9 @@ _mta-sts.example.com TXT "v=STSv1; id=1"
       assert.are.same({}, errs)
       assert.are.same({ deep .. "/report.json" }, out2)
       assert.are.same({ deep .. ": directories nested too deep" }, errs2)
+      -- hidden trees are skipped, however deep
+      assert.are.same({ hidden .. "/report.json" }, out3)
+      assert.are.same({}, errs3)
     end)
 
     it("a full disk is a failure, not a success", function()

@@ -3,8 +3,9 @@
  * Strict to the ABNF, with three documented tolerances: WSP at the very end
  * of a record, mixed-case URI schemes (RFC 3986 §3.1 makes them
  * case-insensitive) and a repeated extension name (every occurrence kept,
- * in order). A second "v=" field, a second rua= or id= is
- * TRPT_E_DUPLICATE. */
+ * in order). A second "v=" or rua= in a TLS-RPT record is TRPT_E_DUPLICATE;
+ * in an MTA-STS record a second "v=" or id= is ignored, the first wins
+ * (RFC 8461 §3.2). */
 #include "tagvalue.h"
 #include "hostname.h"
 
@@ -108,10 +109,12 @@ static int uri_chars(const char *u, size_t n, size_t off, trpt_error *err)
 static int mail_domain_ok(const char *d, size_t n)
 {
     if (n >= 2 && d[0] == '[' && d[n - 1] == ']') {
-        if (n > 7 && trpt__ieq(d + 1, 5, "IPv6:", 5)) return trpt__ip_ok(d + 6, n - 7);
+        if (n > 7 && trpt__ieq(d + 1, 5, "IPv6:", 5))
+            return memchr(d + 6, ':', n - 7) && trpt__ip_ok(d + 6, n - 7);
         return trpt__ip_ok(d + 1, n - 2) && !memchr(d, ':', n); /* [192.0.2.1] */
     }
     if (trpt__domain_ok(d, n, 0)) return 1;
+    if (n > 1 && d[n - 1] == '.') n--; /* the absolute form, as for LDH names */
     int utf8 = 0;
     size_t label = 0;
     if (n == 0 || n > 253) return 0;
@@ -129,8 +132,8 @@ static int mail_domain_ok(const char *d, size_t n)
 }
 
 /* addr-spec of a decoded mailto target, leniently: a local part that is
- * quoted, or free of '@' and of leading, trailing and doubled dots; then a
- * mail domain. */
+ * quoted, or free of RFC 5322 specials (UTF-8 allowed, RFC 6531) and of
+ * leading, trailing and doubled dots; then a mail domain. */
 static int mail_address_ok(const char *t, size_t n)
 {
     const char *at = NULL;
@@ -142,9 +145,9 @@ static int mail_address_ok(const char *t, size_t n)
     if (!at || at == t) return 0;
     size_t ln = (size_t)(at - t);
     if (!(ln >= 2 && t[0] == '"' && t[ln - 1] == '"')) {
-        if (memchr(t, '@', ln) || t[0] == '.' || t[ln - 1] == '.') return 0;
-        for (size_t i = 1; i < ln; i++)
-            if (t[i] == '.' && t[i - 1] == '.') return 0;
+        if (t[0] == '.' || t[ln - 1] == '.') return 0;
+        for (size_t i = 0; i < ln; i++)
+            if (strchr("()<>[]:;@\\,\" ", t[i]) || (t[i] == '.' && i && t[i - 1] == '.')) return 0;
     }
     return mail_domain_ok(at + 1, n - ln - 1);
 }
@@ -170,9 +173,15 @@ static int https_authority_ok(const char *a, size_t n)
             return 0; /* IP-literal: IPv6 only */
         he = (size_t)(close - a) + 1;
     } else {
+        /* reg-name = *( unreserved / pct-encoded / sub-delims ), non-empty
+         * here (uri_chars has checked the escapes) */
         he = 0;
-        while (he < n && a[he] != ':') he++;
-        if (!trpt__domain_ok(a, he, 0)) return 0;
+        while (he < n && a[he] != ':') {
+            unsigned char c = (unsigned char)a[he];
+            if (!trpt__is_alnum(c) && !strchr("-._~%!$&'()*+,;=", c)) return 0;
+            he++;
+        }
+        if (he == 0) return 0;
     }
     if (he == n) return 1;
     if (a[he] != ':' || n - he - 1 > 5) return 0;
@@ -222,10 +231,16 @@ static int parse_uri(trpt_ctx *ctx, const char *u, size_t n, size_t off, trpt_ru
         if (trpt__utf8_prefix((const unsigned char *)t, tl) != tl)
             return trpt__fail(err, TRPT_E_UTF8, off, RFC_TLSRPT, "rua",
                               "mailto URI '%.*s' decodes to invalid UTF-8", Q(n), u);
-        if (!mail_address_ok(t, tl))
-            return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",
-                              "mailto URI '%.*s': '%.*s' is not an address (RFC 6068 addr-spec)",
-                              Q(n), u, Q(tl), t);
+        /* to = addr-spec *("," addr-spec) (RFC 6068 §2; RFC 8460 §3 has the
+         * comma percent-encoded): each one an address */
+        for (size_t a = 0, b; a <= tl; a = b + 1) {
+            b = a;
+            while (b < tl && t[b] != ',') b++;
+            if (!mail_address_ok(t + a, b - a))
+                return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",
+                                  "mailto URI '%.*s': '%.*s' is not an address (RFC 6068 addr-spec)",
+                                  Q(n), u, Q(b - a), t + a);
+        }
         return TRPT_OK;
     }
     if (trpt__ieq(u, s, "https", 5)) {

@@ -23,6 +23,7 @@ typedef struct rp {
     trpt_vec extra;      /* trpt_kv, used as a stack by nested objects */
     size_t total_failures;
     size_t arena0;       /* arena bytes in use before parsing (reserve_ahead) */
+    size_t dr_nest[2];   /* date-range's block of extra (extra_finish skips it) */
     /* First buffers of the scratch arrays (parse_json's frame): a small
      * report needs no heap for them (each took a 256-byte allocation, a
      * third of an 810-byte report's peak memory). Keep them last (memset). */
@@ -255,26 +256,40 @@ static int extra_member(rp *r, trpt_str key, const char *rfc, const char *object
     return warn(r, "unknown-key", rfc, NULL, "unknown member kept in extra");
 }
 
-/* Closes an object's extras: duplicate check, arena copy, pop the stack. */
-static int extra_finish(rp *r, size_t from, const trpt_kv **out, size_t *n)
+/* Duplicate check of one object's unknown members: entries [from, to) of
+ * r->extra, less the blocks [skip[2k], skip[2k+1]) its nested objects
+ * pushed (checked on their own: names are unique per object, RFC 8259 §4,
+ * so a parent's literal "policy/x" and its policy's "x" may both be). */
+static int extra_dups(rp *r, size_t from, size_t to, const size_t *skip, int nskip)
+{
+    if (to - from < 2) return TRPT_OK;
+    size_t base = J->keys.len, cnt = 0;
+    for (size_t i = from; i < to; i++) {
+        int nested = 0;
+        for (int k = 0; k < nskip; k++) nested |= i >= skip[2 * k] && i < skip[2 * k + 1];
+        if (nested) continue;
+        trpt_str *s = trpt__vec_push(J->ctx, &J->keys);
+        if (!s) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
+        *s = ((trpt_kv *)(void *)r->extra.data)[i].key;
+        cnt++;
+    }
+    int rc = cnt > 1 ? trpt__json_check_dups(J, (trpt_str *)(void *)J->keys.data + base, cnt) : 0;
+    J->keys.len = base;
+    return rc;
+}
+
+/* Closes an object's extras: duplicate check (less its nested objects'
+ * blocks, see extra_dups), arena copy, pop the stack. */
+static int extra_finish(rp *r, size_t from, const size_t *skip, int nskip, const trpt_kv **out,
+                        size_t *n)
 {
     size_t cnt = r->extra.len - from;
     *out = NULL;
     *n = 0;
     if (!cnt) return TRPT_OK;
+    int rc = extra_dups(r, from, r->extra.len, skip, nskip);
+    if (rc) return rc;
     trpt_kv *kv = (trpt_kv *)(void *)r->extra.data + from;
-    if (cnt > 1) {
-        size_t base = J->keys.len;
-        for (size_t i = 0; i < cnt; i++) {
-            trpt_str *s = trpt__vec_push(J->ctx, &J->keys);
-            if (!s) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
-            *s = kv[i].key;
-        }
-        int rc = trpt__json_check_dups(J, (trpt_str *)(void *)J->keys.data + base, cnt);
-        J->keys.len = base;
-        if (rc) return rc;
-        kv = (trpt_kv *)(void *)r->extra.data + from;
-    }
     const trpt_kv *dst = arena_copy(r, kv, cnt * sizeof *kv);
     if (!dst) return trpt__json_fail(J, TRPT_E_NOMEM, NULL, NULL, "out of memory");
     r->extra.len = from;
@@ -507,16 +522,17 @@ static int expand_json_array(rp *r, trpt_str s, int *array)
             if (src == TRPT_E_NOMEM) rc = src;
             break;
         }
-        if (r->strs.len >= J->max_elements) {
-            rc = TRPT_E_LIMIT;
-            break;
+        /* Past the cap: scan on without keeping, and fail only if the
+         * element does turn out to be an array of strings. */
+        if (rc != TRPT_E_LIMIT && r->strs.len >= J->max_elements) rc = TRPT_E_LIMIT;
+        if (!rc) {
+            trpt_str *slot = trpt__vec_push(J->ctx, &r->strs);
+            if (!slot) {
+                rc = TRPT_E_NOMEM;
+                break;
+            }
+            *slot = e;
         }
-        trpt_str *slot = trpt__vec_push(J->ctx, &r->strs);
-        if (!slot) {
-            rc = TRPT_E_NOMEM;
-            break;
-        }
-        *slot = e;
         trpt__json_ws(&sub);
         if (sub.p < sub.end && *sub.p == ',') {
             sub.p++;
@@ -531,10 +547,11 @@ static int expand_json_array(rp *r, trpt_str s, int *array)
     }
     trpt__json_ws(&sub);
     trpt__json_done(&sub);
-    if (rc || !ok || sub.p != sub.end) r->strs.len = mark;
+    int is_array = ok && sub.p == sub.end;
+    if (rc || !is_array) r->strs.len = mark;
     if (rc == TRPT_E_NOMEM) return trpt__json_fail(J, rc, NULL, NULL, "out of memory");
-    if (rc) return too_many(r, "strings");
-    *array = ok && sub.p == sub.end;
+    if (rc && is_array) return too_many(r, "strings");
+    *array = is_array && !rc;
     return TRPT_OK;
 }
 
@@ -725,7 +742,7 @@ static int parse_failure(rp *r, trpt_failure *f)
         (rc = warn(r, "field-missing", TRPT_RFC_COUNTS, "failed-session-count",
                    "required member missing, taken as 0")))
         return rc;
-    return extra_finish(r, xfrom, &f->extra, &f->nextra);
+    return extra_finish(r, xfrom, NULL, 0, &f->extra, &f->nextra);
 }
 
 /* Before an arena allocation of now bytes that does not fit the current
@@ -847,7 +864,7 @@ static const keytab summary_keys[] = {
     K("total-successful-session-count"), K("total-failure-session-count"),
 };
 
-static int parse_summary(rp *r, trpt_policy_result *pr, size_t xfrom)
+static int parse_summary(rp *r, trpt_policy_result *pr)
 {
     int rc = 0;
     mwalk w = { 0, 0, 0 };
@@ -865,7 +882,6 @@ static int parse_summary(rp *r, trpt_policy_result *pr, size_t xfrom)
         if (rc) return rc;
     }
     J->depth--;
-    (void)xfrom;
     for (int i = 0; i < 2; i++)
         if (!(w.seen & (1u << i)) &&
             (rc = warn(r, "field-missing", TRPT_RFC_COUNTS, summary_keys[i].name,
@@ -883,7 +899,8 @@ static int parse_policy_item(rp *r, trpt_policy_result *pr)
     int rc = 0;
     mwalk w = { 0, 0, 0 };
     int fd_array = 0;
-    size_t xfrom = r->extra.len;
+    size_t xfrom = r->extra.len, nest[4]; /* the policy's and summary's blocks */
+    int nnest = 0;
     memset(pr, 0, sizeof *pr);
     int st = object_open(r, &rc, TRPT_RFC_SCHEMA);
     if (st < 0) return rc;
@@ -891,9 +908,18 @@ static int parse_policy_item(rp *r, trpt_policy_result *pr)
         trpt_str k;
         int id = -1;
         if ((rc = member(r, &w, item_keys, 3, &k, &id))) return rc;
+        if (id == 0 || id == 1) { /* each at most once (member() refuses a repeat) */
+            size_t at = r->extra.len;
+            rc = id == 0 ? parse_policy(r, pr) : parse_summary(r, pr);
+            if (!rc) rc = extra_dups(r, at, r->extra.len, NULL, 0);
+            nest[2 * nnest] = at;
+            nest[2 * nnest++ + 1] = r->extra.len;
+            if (rc) return rc;
+            st = member_next(r, &rc) ? 0 : 1;
+            if (rc) return rc;
+            continue;
+        }
         switch (id) {
-        case 0: rc = parse_policy(r, pr); break;
-        case 1: rc = parse_summary(r, pr, xfrom); break;
         case 2: rc = parse_failures(r, pr, &fd_array); break;
         default: rc = extra_member(r, k, TRPT_RFC_SCHEMA, NULL); break;
         }
@@ -921,7 +947,7 @@ static int parse_policy_item(rp *r, trpt_policy_result *pr)
                        (long long)sum, (long long)pr->total_failure_session_count)))
             return rc;
     }
-    return extra_finish(r, xfrom, &pr->extra, &pr->nextra);
+    return extra_finish(r, xfrom, nest, nnest, &pr->extra, &pr->nextra);
 }
 
 static int parse_policies(rp *r)
@@ -1014,8 +1040,10 @@ static int parse_date_range(rp *r)
         (rc = warn(r, "date-range-inverted", TRPT_RFC_TIMEFRAME, NULL,
                    "end-datetime is before start-datetime")))
         return rc;
-    (void)xfrom; /* date-range extras stay with the report's */
-    return TRPT_OK;
+    /* Its extras stay with the report's, checked here on their own. */
+    r->dr_nest[0] = xfrom;
+    r->dr_nest[1] = r->extra.len;
+    return extra_dups(r, xfrom, r->extra.len, NULL, 0);
 }
 
 static const keytab top_keys[] = {
@@ -1084,7 +1112,7 @@ static int parse_top(rp *r)
             (rc = warn(r, "field-missing", TRPT_RFC_METADATA, top_keys[opt_ids[i]].name,
                        "required member missing")))
             return rc;
-    return extra_finish(r, 0, &rep->extra, &rep->nextra);
+    return extra_finish(r, 0, r->dr_nest, r->dr_nest[1] > r->dr_nest[0], &rep->extra, &rep->nextra);
 }
 
 static void rp_free(rp *r)

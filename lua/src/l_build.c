@@ -119,7 +119,8 @@ static int read_time(lua_State *L, int idx, int64_t *out)
     if (lua_type(L, idx) == LUA_TSTRING) {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
-        return trpt__datetime_parse(s, n, out) == 0;
+        int k = trpt__datetime_parse(s, n, out); /* a space for "T" is fine: we write T */
+        return k >= 0 && !(k & TRPT_DT_NO_ZONE);
     }
     return luaL_error(L, "a time must be epoch seconds or an RFC 3339 string, got %s",
                       luaL_typename(L, idx));

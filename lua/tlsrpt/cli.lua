@@ -54,8 +54,18 @@ M.summary_html = require("tlsrpt.summary_html").render
 local function writer(h, failed)
   return function(...)
     local ok, err = h:write(...)
-    if not ok and not failed[1] then failed[1] = tostring(err) end
+    if ok == nil and err ~= nil and not failed[1] then failed[1] = tostring(err) end
   end
+end
+
+-- Buffered output fails at the flush: the first write error, else the
+-- flush's (handles without flush, as tests inject, have nothing to flush).
+local function write_error(h, failed)
+  if not failed[1] and h.flush then
+    local ok, err = h:flush()
+    if ok == nil and err ~= nil then failed[1] = tostring(err) end
+  end
+  return failed[1]
 end
 
 function M.main(args, handles)
@@ -69,15 +79,23 @@ function M.main(args, handles)
     io_.err(HELP)
     return M.EXIT_USAGE
   end
+  local function done(status)
+    local werr = write_error(out_h, failed)
+    if werr then
+      io_.err("tlsrpt: cannot write the output: ", werr, "\n")
+      return status == M.EXIT_OK and M.EXIT_PROBLEM or status
+    end
+    return status
+  end
   if cmd == "--help" or cmd == "-h" or cmd == "help" then
     local sub = cmd == "help" and args[2] and COMMANDS[args[2]]
     io_.out(sub and sub.help or HELP)
-    return M.EXIT_OK
+    return done(M.EXIT_OK)
   end
   if cmd == "--version" or cmd == "version" then
     local ok, t = pcall(require, "tlsrpt")
     io_.out("tlsrpt ", ok and tostring(t.version) or "(core module not found)", "\n")
-    return ok and M.EXIT_OK or M.EXIT_INTERNAL
+    return done(ok and M.EXIT_OK or M.EXIT_INTERNAL)
   end
   local command = COMMANDS[cmd]
   if not command then
@@ -93,14 +111,7 @@ function M.main(args, handles)
     io_.err("tlsrpt: ", tostring(msg), " (try tlsrpt ", cmd, " --help)\n")
     return M.EXIT_USAGE
   end
-  -- Buffered output fails at the flush: check it before saying "done".
-  local fok, ferr = out_h:flush()
-  if not fok and not failed[1] then failed[1] = tostring(ferr) end
-  if failed[1] then
-    io_.err("tlsrpt: cannot write the output: ", failed[1], "\n")
-    return status == M.EXIT_OK and M.EXIT_PROBLEM or status
-  end
-  return status
+  return done(status)
 end
 
 return M

@@ -108,8 +108,11 @@ function M.report_files(path, out, errs)
   p:close()
   for line in io.lines(errf) do errs[#errs + 1] = line end
   os.remove(errf)
-  local deep = io.popen("find " .. shell.quote(start) .. " -mindepth " .. (MAX_DEPTH + 2)
-    .. " -name '.*' -prune -o -print 2>/dev/null | head -n 1")
+  -- (one walk that prunes hidden names at every depth: find's -mindepth
+  -- would skip the pruning above it; awk counts the depth instead)
+  local base = select(2, (start:gsub("/+$", "")):gsub("/", "")) + 1
+  local deep = io.popen("find " .. shell.quote(start) .. " -mindepth 1 -name '.*' -prune -o -print"
+    .. " 2>/dev/null | awk -F/ 'NF > " .. (base + MAX_DEPTH + 1) .. " { print; exit }'")
   if deep:read("*l") then errs[#errs + 1] = path .. ": directories nested too deep" end
   deep:close()
   table.sort(found)
