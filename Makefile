@@ -93,17 +93,24 @@ asan:
 	  UBSAN_OPTIONS=print_stacktrace=1 \
 	  sh spec/run-all.sh
 
-# The C library and its header (the Lua module and the CLI install with luarocks).
+# The C library, its header and a pkg-config file (the Lua module and the CLI
+# install with luarocks). Libs.private: what a static link adds.
+TRPT_VERSION := $(shell sed -n 's/^\#define TRPT_VERSION "\(.*\)"/\1/p' core/include/trpt.h)
 install: lib
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 core/include/trpt.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libtrpt.so
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: trpt' 'Description: SMTP TLS Reporting (RFC 8460) and MTA-STS (RFC 8461) library' \
+	  'Version: $(TRPT_VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -ltrpt' \
+	  'Libs.private: $(strip $(DEP_LIBS))' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/trpt.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/trpt.h $(DESTDIR)$(PREFIX)/lib/libtrpt.a \
-	  $(DESTDIR)$(PREFIX)/lib/$(SONAME) $(DESTDIR)$(PREFIX)/lib/libtrpt.so
+	  $(DESTDIR)$(PREFIX)/lib/$(SONAME) $(DESTDIR)$(PREFIX)/lib/libtrpt.so \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/trpt.pc
 
 clean:
 	rm -rf build build-* fuzz/build

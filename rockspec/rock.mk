@@ -21,7 +21,7 @@ include Makefile
 endif
 
 LIBFLAG ?= -shared
-ROCK_VERSION := $(shell sed -n 's/^\#define TRPT_VERSION "\(.*\)"/\1/p' core/include/trpt.h)
+ROCK_VERSION := $(TRPT_VERSION)
 ROCK_MOD = $(BUILD)/luarocks/$(notdir $(LUA_INCDIR))/tlsrpt/core.so
 
 # libdeflate is optional and found by the top Makefile's pkg-config check
