@@ -22,18 +22,6 @@ static int loose_eq(trpt_str a, trpt_str b)
     }
 }
 
-/* The domain of contact-info when it is an address (local@domain with a
- * valid domain); empty otherwise (a URL, a bare word). */
-static trpt_str contact_domain(trpt_str c)
-{
-    for (size_t i = c.len; i-- > 0;)
-        if (c.ptr[i] == '@') {
-            trpt_str d = { c.ptr + i + 1, c.len - i - 1 };
-            return i > 0 && trpt__domain_ok(d.ptr, d.len, 0) ? d : (trpt_str){ NULL, 0 };
-        }
-    return (trpt_str){ NULL, 0 };
-}
-
 /* The token after label (case-insensitive, e.g. "Domain:") in s; 0 if the
  * label is absent. */
 static int after_label(trpt_str s, const char *label, trpt_str *out)
@@ -110,7 +98,7 @@ static int check(trpt_ctx *ctx, const trpt_mime_report *m, const trpt_parse_opts
              "no TLS-Report-Submitter header field");
     /* §5.3: the submitter "MUST match ... the [RFC5321] domain from the
      * contact-info" (where contact-info is an address). */
-    trpt_str cdom = contact_domain(r->contact_info);
+    trpt_str cdom = trpt__contact_domain(r->contact_info);
     if (e->tls_report_submitter.len && cdom.len && !trpt__dom_eq(e->tls_report_submitter, cdom))
         WARN("email-submitter-contact-mismatch", "email.tls_report_submitter", TRPT_RFC_DELIVERY,
              "TLS-Report-Submitter is '%.*s' but contact-info's domain is '%.*s'",

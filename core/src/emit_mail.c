@@ -35,26 +35,12 @@ static int pick_domain(const trpt_builder *b, const char *given, const char *wha
     return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, rfc, what, "'%s' is not a valid domain name", show);
 }
 
-/* The domain of contact-info when it is an address (local@domain): RFC
- * 8460 §5.3 wants the submitter to be that domain. Empty otherwise. */
-static trpt_str contact_domain(const trpt_builder *b)
-{
-    trpt_str c = b->contact;
-    for (size_t i = c.len; i-- > 0;)
-        if (c.ptr[i] == '@') {
-            trpt_str d = { c.ptr + i + 1, c.len - i - 1 };
-            if (i > 0 && trpt__domain_ok(d.ptr, d.len, 0)) return d;
-            break;
-        }
-    return (trpt_str){ NULL, 0 };
-}
-
 /* The submitter: the one given, or contact-info's domain. Given, it must
  * be contact-info's domain where contact-info is an address. */
 static int pick_submitter(const trpt_builder *b, const char *given, trpt_str *out,
                           const char *rfc, trpt_error *err)
 {
-    trpt_str cd = contact_domain(b);
+    trpt_str cd = trpt__contact_domain(b->contact);
     if (!given) {
         if (!cd.len)
             return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, rfc, "submitter",

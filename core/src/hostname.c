@@ -183,3 +183,13 @@ int trpt__ip_ok(const char *s, size_t n)
     buf[n] = '\0';
     return inet_pton(AF_INET6, buf, addr) == 1;
 }
+
+trpt_str trpt__contact_domain(trpt_str c)
+{
+    for (size_t i = c.len; i-- > 0;)
+        if (c.ptr[i] == '@') {
+            trpt_str d = { c.ptr + i + 1, c.len - i - 1 };
+            return i > 0 && trpt__domain_ok(d.ptr, d.len, 0) ? d : (trpt_str){ NULL, 0 };
+        }
+    return (trpt_str){ NULL, 0 };
+}

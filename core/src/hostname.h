@@ -18,6 +18,11 @@ TRPT_HIDDEN int trpt__domain_ok(const char *s, size_t n, int wildcard);
  * 64 bytes; exposed for the test that compares the two. */
 TRPT_HIDDEN int trpt__domain_ok_bytes(const char *s, size_t n);
 
+/* The domain of a contact-info that is an address (local@domain, the
+ * domain valid as above; RFC 8460 §5.3 ties the submitter to it); empty
+ * otherwise (a URL, a bare word). Shared by the e-mail parser and builder. */
+TRPT_HIDDEN trpt_str trpt__contact_domain(trpt_str contact);
+
 /* sending-mta-ip / receiving-ip: an IPv4 dotted quad without leading-zero
  * octets, or IPv6 text as inet_pton(AF_INET6) reads it; no NUL byte. */
 TRPT_HIDDEN int trpt__ip_ok(const char *s, size_t n);

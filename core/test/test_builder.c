@@ -6,6 +6,7 @@
 #include "trpt.h"
 #include "vectors.h"
 #include "testutil.h"
+#include "report_eq.h"
 
 #include <dirent.h>
 #include <stdint.h>
@@ -714,38 +715,27 @@ static void test_email(void)
 
 /* ------------------------------------------------ round trip (corpus) */
 
-static int str_same(trpt_str a, trpt_str b)
-{
-    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
-}
-
-static int strs_same(const trpt_str *a, size_t na, const trpt_str *b, size_t nb)
-{
-    if (na != nb) return 0;
-    for (size_t i = 0; i < na; i++)
-        if (!str_same(a[i], b[i])) return 0;
-    return 1;
-}
-
-/* Field-by-field equality; *why names the first difference. */
+/* Field-by-field equality of what the builder keeps (not the unknown
+ * members or warnings report_eq.h also compares); *why names the first
+ * difference. */
 static int same_report(const trpt_report *x, const trpt_report *y, const char **why)
 {
 #define DIFF(cond, what) do { if (!(cond)) { *why = what; return 0; } } while (0)
-    DIFF(str_same(x->organization_name, y->organization_name), "organization-name");
-    DIFF(str_same(x->contact_info, y->contact_info), "contact-info");
-    DIFF(str_same(x->report_id, y->report_id), "report-id");
+    DIFF(tu_str_eq(x->organization_name, y->organization_name), "organization-name");
+    DIFF(tu_str_eq(x->contact_info, y->contact_info), "contact-info");
+    DIFF(tu_str_eq(x->report_id, y->report_id), "report-id");
     DIFF(x->start_epoch == y->start_epoch && x->end_epoch == y->end_epoch, "date-range epochs");
     /* the generator writes canonical "…Z" dates; the corpus does too */
-    DIFF(str_same(x->start_datetime, y->start_datetime), "start-datetime");
-    DIFF(str_same(x->end_datetime, y->end_datetime), "end-datetime");
+    DIFF(tu_str_eq(x->start_datetime, y->start_datetime), "start-datetime");
+    DIFF(tu_str_eq(x->end_datetime, y->end_datetime), "end-datetime");
     DIFF(x->npolicies == y->npolicies, "number of policies");
     for (size_t i = 0; i < x->npolicies; i++) {
         const trpt_policy_result *p = &x->policies[i], *q = &y->policies[i];
-        DIFF(str_same(p->policy_type, q->policy_type) && p->type == q->type, "policy-type");
-        DIFF(str_same(p->policy_domain, q->policy_domain), "policy-domain");
-        DIFF(strs_same(p->policy_string, p->npolicy_string, q->policy_string, q->npolicy_string),
+        DIFF(tu_str_eq(p->policy_type, q->policy_type) && p->type == q->type, "policy-type");
+        DIFF(tu_str_eq(p->policy_domain, q->policy_domain), "policy-domain");
+        DIFF(tu_strs_eq(p->policy_string, p->npolicy_string, q->policy_string, q->npolicy_string),
              "policy-string");
-        DIFF(strs_same(p->mx_host, p->nmx_host, q->mx_host, q->nmx_host), "mx-host");
+        DIFF(tu_strs_eq(p->mx_host, p->nmx_host, q->mx_host, q->nmx_host), "mx-host");
         DIFF(p->total_successful_session_count == q->total_successful_session_count,
              "total-successful-session-count");
         DIFF(p->total_failure_session_count == q->total_failure_session_count,
@@ -753,14 +743,14 @@ static int same_report(const trpt_report *x, const trpt_report *y, const char **
         DIFF(p->nfailures == q->nfailures, "number of failure-details");
         for (size_t k = 0; k < p->nfailures; k++) {
             const trpt_failure *f = &p->failures[k], *g = &q->failures[k];
-            DIFF(str_same(f->result_type, g->result_type) && f->result == g->result, "result-type");
+            DIFF(tu_str_eq(f->result_type, g->result_type) && f->result == g->result, "result-type");
             DIFF((f->has & 0x3f) == (g->has & 0x3f), "optional fields present");
-            DIFF(str_same(f->sending_mta_ip, g->sending_mta_ip), "sending-mta-ip");
-            DIFF(str_same(f->receiving_mx_hostname, g->receiving_mx_hostname), "receiving-mx-hostname");
-            DIFF(str_same(f->receiving_mx_helo, g->receiving_mx_helo), "receiving-mx-helo");
-            DIFF(str_same(f->receiving_ip, g->receiving_ip), "receiving-ip");
-            DIFF(str_same(f->additional_information, g->additional_information), "additional-information");
-            DIFF(str_same(f->failure_reason_code, g->failure_reason_code), "failure-reason-code");
+            DIFF(tu_str_eq(f->sending_mta_ip, g->sending_mta_ip), "sending-mta-ip");
+            DIFF(tu_str_eq(f->receiving_mx_hostname, g->receiving_mx_hostname), "receiving-mx-hostname");
+            DIFF(tu_str_eq(f->receiving_mx_helo, g->receiving_mx_helo), "receiving-mx-helo");
+            DIFF(tu_str_eq(f->receiving_ip, g->receiving_ip), "receiving-ip");
+            DIFF(tu_str_eq(f->additional_information, g->additional_information), "additional-information");
+            DIFF(tu_str_eq(f->failure_reason_code, g->failure_reason_code), "failure-reason-code");
             DIFF(f->failed_session_count == g->failed_session_count, "failed-session-count");
         }
     }
