@@ -247,29 +247,19 @@ static int parse_uri(trpt_ctx *ctx, const char *u, size_t n, size_t off, trpt_ru
         out->scheme = TRPT_RUA_HTTPS;
         /* Kept as written: decoding a URL changes its meaning (%2F, %3F). */
         out->target = out->uri;
-        size_t hs = 2, he;
         if (rlen < 2 || rest[0] != '/' || rest[1] != '/')
             return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",
                               "https URI '%.*s' has no //host", Q(n), u);
-        size_t ae = hs;
+        size_t hs = 2, ae = hs;
         while (ae < rlen && rest[ae] != '/' && rest[ae] != '?' && rest[ae] != '#') ae++;
-        if (ae > hs && !https_authority_ok(rest + hs, ae - hs))
+        if (ae == hs)
+            return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",
+                              "https URI '%.*s' has no host", Q(n), u);
+        /* (it requires a non-empty host) */
+        if (!https_authority_ok(rest + hs, ae - hs))
             return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",
                               "https URI '%.*s': '%.*s' is not a host[:port] (RFC 3986 §3.2)",
                               Q(n), u, Q(ae - hs), rest + hs);
-        for (size_t i = hs; i < ae; i++)
-            if (rest[i] == '@') hs = i + 1;
-        if (hs < ae && rest[hs] == '[') {
-            he = hs;
-            while (he < ae && rest[he] != ']') he++;
-            he = he < ae ? he + 1 : hs; /* unclosed "[" counts as no host */
-        } else {
-            he = hs;
-            while (he < ae && rest[he] != ':') he++;
-        }
-        if (he == hs)
-            return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",
-                              "https URI '%.*s' has no host", Q(n), u);
         return TRPT_OK;
     }
     return trpt__fail(err, TRPT_E_FIELD, off, RFC_TLSRPT, "rua",

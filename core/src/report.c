@@ -908,20 +908,17 @@ static int parse_policy_item(rp *r, trpt_policy_result *pr)
         trpt_str k;
         int id = -1;
         if ((rc = member(r, &w, item_keys, 3, &k, &id))) return rc;
+        size_t at = r->extra.len;
+        switch (id) {
+        case 0: rc = parse_policy(r, pr); break;
+        case 1: rc = parse_summary(r, pr); break;
+        case 2: rc = parse_failures(r, pr, &fd_array); break;
+        default: rc = extra_member(r, k, TRPT_RFC_SCHEMA, NULL); break;
+        }
         if (id == 0 || id == 1) { /* each at most once (member() refuses a repeat) */
-            size_t at = r->extra.len;
-            rc = id == 0 ? parse_policy(r, pr) : parse_summary(r, pr);
             if (!rc) rc = extra_dups(r, at, r->extra.len, NULL, 0);
             nest[2 * nnest] = at;
             nest[2 * nnest++ + 1] = r->extra.len;
-            if (rc) return rc;
-            st = member_next(r, &rc) ? 0 : 1;
-            if (rc) return rc;
-            continue;
-        }
-        switch (id) {
-        case 2: rc = parse_failures(r, pr, &fd_array); break;
-        default: rc = extra_member(r, k, TRPT_RFC_SCHEMA, NULL); break;
         }
         if (rc) return rc;
         st = member_next(r, &rc) ? 0 : 1;

@@ -44,12 +44,9 @@ function M.fetch_policy(domain)
   local cerr = (fsutil.read_file(errf, 4096) or ""):gsub("%s+$", "")
   os.remove(tmp)
   os.remove(errf)
-  if rc ~= "0" then
-    local why = cerr ~= "" and cerr or ("curl exit status " .. tostring(rc))
-    return nil, fmt("GET %s: %s (RFC 8461 §3.3)", url, why)
-  end
-  if code ~= "200" then
-    local why = cerr ~= "" and cerr or ("HTTP status " .. tostring(code))
+  if rc ~= "0" or code ~= "200" then
+    local why = cerr ~= "" and cerr or rc ~= "0" and ("curl exit status " .. tostring(rc))
+      or ("HTTP status " .. tostring(code))
     return nil, fmt("GET %s: %s (RFC 8461 §3.3)", url, why)
   end
   local media = (ctype or ""):lower():match("^%s*([^;%s]*)")

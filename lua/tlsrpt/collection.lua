@@ -110,16 +110,12 @@ function M.identity(report)
   end
   local org = report.organization_name
   org = type(org) == "string" and org or ""
-  local parts = {}
   local id = report.report_id
   if type(id) == "string" and id ~= "" then
-    parts[1] = "id"
-    key_part(parts, org)
-    key_part(parts, id)
-    return table.concat(parts)
+    return "id" .. #org .. ":" .. org .. #id .. ":" .. id -- key_part's form, without a table
   end
   local dr = type(report.date_range) == "table" and report.date_range or {}
-  parts[1] = "noid"
+  local parts = { "noid" }
   key_part(parts, org)
   key_part(parts, dr.start_epoch or dr.start_datetime)
   key_part(parts, dr.end_epoch or dr.end_datetime)
