@@ -5,6 +5,7 @@
 
 #include "trpt.h"
 #include "report_eq.h"
+#include "utf8.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +52,20 @@ static inline unsigned fuzz_touch_cstr(const char *s)
     return sum;
 }
 
+/* Messages and paths quote the input: they must still be printable text,
+ * valid UTF-8 without C0, DEL or C1 controls. */
+static inline void fuzz_check_text(const char *s, const char *what)
+{
+    const char *e = s + strlen(s);
+    for (const char *p = s; p < e;) {
+        unsigned char c = (unsigned char)*p;
+        size_t k = c < 0x80 ? 1 : trpt__utf8_seq(p, e);
+        FUZZ_CHECK(k && c >= 0x20 && c != 0x7f && !(c == 0xC2 && (unsigned char)p[1] < 0xA0),
+                   "%s has byte 0x%02x at %zu: %s", what, c, (size_t)(p - s), s);
+        p += k;
+    }
+}
+
 /* An error must name a known code and carry a NUL-terminated message. */
 static inline void fuzz_check_error(int rc, const trpt_error *e)
 {
@@ -60,6 +75,8 @@ static inline void fuzz_check_error(int rc, const trpt_error *e)
     FUZZ_CHECK(memchr(e->path, 0, sizeof e->path) != NULL, "path not terminated");
     FUZZ_CHECK(e->message[0] != '\0', "empty error message (code %s)", trpt_code_name(rc));
     FUZZ_CHECK(trpt_code_name(rc) != NULL, "no name for code %d", rc);
+    fuzz_check_text(e->message, "error message");
+    fuzz_check_text(e->path, "error path");
     fuzz_touch_cstr(e->rfc);
 }
 
@@ -166,6 +183,8 @@ static inline unsigned fuzz_touch_report(const trpt_report *r)
     for (size_t i = 0; i < r->nwarnings; i++) {
         const trpt_warning *w = &r->warnings[i];
         FUZZ_CHECK(w->code && w->code[0], "warning without code");
+        fuzz_check_text(w->path, "warning path");
+        fuzz_check_text(w->message, "warning message");
         sum += fuzz_touch_cstr(w->code) + fuzz_touch_cstr(w->path) + fuzz_touch_cstr(w->rfc) +
                fuzz_touch_cstr(w->message);
     }

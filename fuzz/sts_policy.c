@@ -36,10 +36,26 @@ static int plain_name(const char *s, size_t n, int allow_star)
     return label > 0;
 }
 
+/* A host name (RFC 1123 §2.1): labels of 1-63 letters, digits and inner
+ * hyphens, at most 253 bytes, one optional final dot. */
+static int host_name(const char *s, size_t n)
+{
+    if (n && s[n - 1] == '.') n--;
+    if (n == 0 || n > 253) return 0;
+    for (size_t i = 0, start = 0; i <= n; i++) {
+        if (i < n && s[i] != '.') continue;
+        size_t len = i - start;
+        if (len == 0 || len > 63 || s[start] == '-' || s[i - 1] == '-') return 0;
+        start = i + 1;
+    }
+    return plain_name(s, n, 0);
+}
+
 /* RFC 8461 §4.1 on plain names: case-insensitive, final dot ignored, a
- * leading "*." stands for exactly one label. */
+ * leading "*." stands for exactly one label; the host must be a name. */
 static int ref_match(const char *p, size_t pn, const char *h, size_t hn)
 {
+    if (!host_name(h, hn)) return 0;
     if (pn && p[pn - 1] == '.') pn--;
     if (hn && h[hn - 1] == '.') hn--;
     if (pn >= 2 && p[0] == '*' && p[1] == '.') {
@@ -91,12 +107,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
         fuzz_touch_kvs(p.ext, p.next);
+        fuzz_touch_kvs(p.ignored, p.nignored);
         if (host) {
             int any = 0;
             for (size_t i = 0; i < p.nmx; i++)
                 any |= trpt_mx_pattern_match(p.mx[i].ptr, p.mx[i].len, host, hlen);
             FUZZ_CHECK(trpt_sts_mx_match(&p, host, hlen) == any,
                        "policy match differs from per-pattern match");
+            /* Only a host name matches, also where "*." takes its first label. */
+            FUZZ_CHECK(!any || host_name(host, hlen), "host '%.*s' is no name but matched",
+                       (int)hlen, host);
         }
     }
     /* Differential on single patterns: the whole text as pattern when it is

@@ -352,6 +352,23 @@ EXAMPLE.com. MX 10 mx1.example.com
       assert.matches("! max_age 86400 is under a week", out, 1, true)
     end)
 
+    it("points out repeated policy fields, which senders ignore (RFC 8461 §3.2)", function()
+      local pol = spit(tmp("pol.txt"), "version: STSv1\nmode: enforce\nmode: none\nmx: *.example.com\n"
+        .. "max_age: 1209600\nmax_age: 0\n")
+      local rc, out = run("check example.com --records " .. q(records(GOOD)) .. " --policy " .. q(pol))
+      assert.are.equal(0, rc)
+      assert.matches("✓ MTA-STS policy: mode enforce, max_age 1209600,", out, 1, true)
+      assert.matches("! policy repeats mode: 'none' is ignored, the first mode counts (RFC 8461 §3.2)\n", out, 1, true)
+      assert.matches("! policy repeats max_age: '0' is ignored, the first max_age counts (RFC 8461 §3.2)\n", out, 1, true)
+    end)
+
+    it("prints no control characters from its inputs", function()
+      local rc, out = run("check example.com --records " .. q(records(GOOD)) .. " --policy " .. q(tmp("no\27[2Jsuch")))
+      assert.are.equal(1, rc)
+      assert.truthy(out:find("no?[2Jsuch: ", 1, true), out)
+      assert.is_nil(out:find("\27", 1, true))
+    end)
+
     it("fails on missing, duplicate or broken records and a bad policy", function()
       local pol = spit(tmp("pol.txt"), "version: STSv1\nmode: enforce\nmx: *.example.com\nmax_age: 1209600\n")
       -- no TLS-RPT name at all, two STS records

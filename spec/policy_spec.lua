@@ -9,13 +9,14 @@ local files = require "spec.helpers.files"
 local function lookup(p, key)
   if key == "nmx" then return tostring(#p.mx) end
   if key == "next" then return tostring(#p.extensions) end
+  if key == "nignored" then return tostring(#p.ignored) end
   if key == "max_age" then return string.format("%d", p.max_age) end
   local i = key:match("^mx(%d+)$")
   if i then return p.mx[tonumber(i)] end
-  local field
-  i, field = key:match("^ext(%d+)%.(%a+)$")
-  if i then
-    local e = p.extensions[tonumber(i)]
+  local list, field
+  list, i, field = key:match("^(%a%a%a)(%d+)%.(%a+)$")
+  if list == "ext" or list == "ign" then
+    local e = (list == "ext" and p.extensions or p.ignored)[tonumber(i)]
     return e and e[field]
   end
   return p[key]
@@ -105,6 +106,7 @@ describe("MTA-STS policies from Lua", function()
       version = "STSv1", mode = "testing", max_age = 604800,
       mx = { "mx1.example.com", "*.example.net" },
       extensions = { { key = "foo", value = "bar" } },
+      ignored = {},
     }, p)
     if math.type then assert.are.equal("integer", math.type(p.max_age)) end
   end)
@@ -130,6 +132,23 @@ describe("MTA-STS policies from Lua", function()
     ok, _, code = tlsrpt.sts_mx_match(text, "mx1.example.com", { max_input = 10 })
     assert.is_nil(ok)
     assert.are.equal("limit", code)
+  end)
+
+  it("error messages quoting the file have no controls or broken UTF-8", function()
+    local _, msg, code = tlsrpt.parse_sts_policy("version: STSv1\n\27]0;x\7\27[2J: y\nmode: enforce\n")
+    assert.are.equal("syntax", code)
+    assert.truthy(msg:find("bad key '?]0;x??[2J'", 1, true), msg)
+    -- the 80-byte quote cuts a two-byte character: the half becomes '?'
+    _, msg = tlsrpt.parse_sts_policy("version: STSv1\nmode: a" .. ("\195\169"):rep(50) .. "\nmx: a.com\nmax_age: 1\n")
+    assert.truthy(msg:find("a" .. ("\195\169"):rep(39) .. "?'", 1, true), msg)
+    assert.is_nil(msg:find("[\128-\255]", msg:find("?'", 1, true)))
+  end)
+
+  it("checks the limits argument of sts_mx_match whatever the policy", function()
+    local p = assert(tlsrpt.parse_sts_policy(text))
+    assert.has_error(function() tlsrpt.sts_mx_match(p, "mx1.example.com", 42) end)
+    assert.has_error(function() tlsrpt.sts_mx_match(text, "mx1.example.com", 42) end)
+    assert.is_true(tlsrpt.sts_mx_match(p, "mx1.example.com", { max_input = 10 }))
   end)
 
   it("accepts __tostring objects for the text and the host", function()

@@ -232,6 +232,29 @@ describe("API contract", function()
     assert.truthy(msg:find("date-range", 1, true))
   end)
 
+  it("warning and error texts quoting the report have no controls or broken UTF-8", function()
+    local j = '{"organization-name":"o","date-range":{"start-datetime":"2024-01-01T00:00:00Z",'
+      .. '"end-datetime":"2024-01-02T00:00:00Z"},"contact-info":"a@b.c","report-id":"x",'
+      .. '"policies":[{"policy":{"policy-type":"\\u001b[2J\\u0085\\u00e9","policy-domain":"d.example"},'
+      .. '"summary":{"total-successful-session-count":1,"total-failure-session-count":0}}],'
+      .. '"\\u001b]0;x\\u0007":1}'
+    local r = assert(tlsrpt.parse_report(j))
+    assert.are.equal("\27[2J\194\133\195\169", r.policies[1].policy.policy_type) -- the value itself kept
+    assert.are.equal("\27]0;x\7", next(r.extra))
+    local seen = {}
+    for _, w in ipairs(r.warnings) do
+      seen[w.code] = w
+      assert.is_nil(w.path:find("[%c\127]"), w.path)
+      assert.is_nil(w.message:find("[%c\127]") or w.message:find("\194[\128-\159]"), w.message)
+    end
+    assert.are.equal("?]0;x?", seen["unknown-key"].path)
+    assert.truthy(seen["policy-type-unknown"].message:find('"?[2J??\195\169"', 1, true))
+    local _, msg, code, info = tlsrpt.parse_report(j, { strict = true })
+    assert.are.equal("strict", code)
+    assert.is_nil(msg:find("[%c\127]"))
+    assert.is_nil(info.path:find("[%c\127]"))
+  end)
+
   it("gunzip round trip and errors", function()
     local gz = read((os.getenv("TLSRPT_SHARED") or "../shared") ..
       "/corpus/real/reports/google-mailweave-sts-testing.json.gz")

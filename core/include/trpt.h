@@ -176,10 +176,12 @@ typedef struct trpt_sts_policy {
     size_t nmx;
     const trpt_kv *ext;    /* unknown keys, kept in order */
     size_t next;
+    const trpt_kv *ignored; /* repeated version / mode / max_age lines, unchecked */
+    size_t nignored;
 } trpt_sts_policy;
 
 /* A repeated version, mode or max_age keeps its first value (RFC 8461 §3.2);
- * blank lines are skipped. Caps: max_input, max_elements (lines), max_string
+ * the repeats are listed in ignored. Blank lines are skipped. Caps: max_input, max_elements (lines), max_string
  * (one value). */
 TRPT_API int trpt_parse_sts_policy(trpt_ctx *ctx, const char *text, size_t len,
                                    trpt_sts_policy *out, trpt_error *err);

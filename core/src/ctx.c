@@ -1,5 +1,6 @@
 /* Context: allocator, arena, limits and error helpers. */
 #include "internal.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,8 @@ int trpt__fail(trpt_error *err, int code, size_t offset, const char *rfc, const 
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    trpt__text_clean(err->path);
+    trpt__text_clean(err->message);
     return code;
 }
 

@@ -14,6 +14,7 @@
  * Everything ldns allocates is freed before returning; results are copied
  * into the caller's ctx. */
 #include "internal.h"
+#include "utf8.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -198,6 +199,7 @@ static void note(query *q, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(q->last, sizeof q->last, fmt, ap);
     va_end(ap);
+    trpt__text_clean(q->last);
     q->last_code = code;
 }
 

@@ -3,11 +3,11 @@
  * Lines are "key: value" ending in LF or CRLF, the last one possibly
  * without. Keys and the version / mode values are case-sensitive (%s in
  * the ABNF). Decisions where the RFC leaves room:
- *  - A repeated version, mode or max_age keeps the first value and ignores
- *    the later lines, as RFC 8461 §3.2 requires ("senders MUST use the value
- *    specified in the first instance"); mx repeats by design. Unknown keys
- *    are kept in ext in file order, repeats included, so the first one is
- *    the effective value.
+ *  - A repeated version, mode or max_age keeps the first value (RFC 8461
+ *    §3.2 ignores the later entries of a field other than mx); the later
+ *    lines go unchecked into ignored, so that a checker can point them out.
+ *    Unknown keys are kept in ext in file order, repeats included, so the
+ *    first one is the effective value.
  *  - Blank lines (empty or WSP only) are skipped, although the ABNF has no
  *    place for them: they are harmless and common at the end of files.
  *  - An mx pattern may end in a dot (ignored when matching).
@@ -26,22 +26,28 @@
 
 /* Handles one non-blank line; key/value are slices of the input. */
 static int policy_line(trpt_ctx *ctx, trpt_sts_policy *out, trpt_vec *mx, trpt_vec *ext,
-                       unsigned *seen, trpt_str key, trpt_str val, size_t voff, size_t lineno,
-                       trpt_error *err)
+                       trpt_vec *ignored, unsigned *seen, trpt_str key, trpt_str val,
+                       size_t voff, size_t lineno, trpt_error *err)
 {
     enum { SEEN_VERSION = 1, SEEN_MODE = 2, SEEN_MAX_AGE = 4 };
     char path[40];
     snprintf(path, sizeof path, "%.*s", (int)key.len, key.ptr);
 #define KEY(lit) (key.len == sizeof(lit) - 1 && memcmp(key.ptr, lit, key.len) == 0)
+    unsigned once = KEY("version") ? SEEN_VERSION : KEY("mode") ? SEEN_MODE
+                  : KEY("max_age") ? SEEN_MAX_AGE : 0;
+    if (*seen & once) {
+        trpt_kv *kv = trpt__vec_push(ctx, ignored);
+        if (!kv) return trpt__nomem(err);
+        *kv = (trpt_kv){ key, val };
+        return TRPT_OK;
+    }
     if (KEY("version")) {
-        if (*seen & SEEN_VERSION) return TRPT_OK;
         *seen |= SEEN_VERSION;
         if (!(val.len == 5 && memcmp(val.ptr, "STSv1", 5) == 0))
             return trpt__fail(err, TRPT_E_VERSION, voff, RFC_POLICY, path,
                               "line %zu: '%.*s' is not STSv1", lineno, Q(val.len), val.ptr);
         out->version = val;
     } else if (KEY("mode")) {
-        if (*seen & SEEN_MODE) return TRPT_OK;
         *seen |= SEEN_MODE;
         if (val.len == 7 && memcmp(val.ptr, "enforce", 7) == 0) out->mode = TRPT_MODE_ENFORCE;
         else if (val.len == 7 && memcmp(val.ptr, "testing", 7) == 0) out->mode = TRPT_MODE_TESTING;
@@ -51,7 +57,6 @@ static int policy_line(trpt_ctx *ctx, trpt_sts_policy *out, trpt_vec *mx, trpt_v
                               "line %zu: '%.*s' is not enforce, testing or none "
                               "(lowercase)", lineno, Q(val.len), val.ptr);
     } else if (KEY("max_age")) {
-        if (*seen & SEEN_MAX_AGE) return TRPT_OK;
         *seen |= SEEN_MAX_AGE;
         /* 1*10(DIGIT): at most ten digits are read, which fit in 64 bits. */
         int64_t v = 0;
@@ -100,7 +105,8 @@ int trpt_parse_sts_policy(trpt_ctx *ctx, const char *text, size_t len, trpt_sts_
     if (len > lim->max_input)
         return trpt__fail(err, TRPT_E_LIMIT, TRPT_NO_OFFSET, NULL, "max_input",
                           "policy of %zu bytes exceeds the input limit of %zu", len, lim->max_input);
-    trpt_vec mx = { .elem = sizeof(trpt_str) }, ext = { .elem = sizeof(trpt_kv) };
+    trpt_vec mx = { .elem = sizeof(trpt_str) }, ext = { .elem = sizeof(trpt_kv) },
+             ignored = { .elem = sizeof(trpt_kv) };
     unsigned seen = 0;
     size_t pos = 0, lineno = 0;
     int rc = TRPT_OK;
@@ -140,13 +146,15 @@ int trpt_parse_sts_policy(trpt_ctx *ctx, const char *text, size_t len, trpt_sts_
                             val.len, lim->max_string);
             goto fail;
         }
-        /* Values are visible characters, UTF-8 included, with inner WSP. */
+        /* Values are visible characters, UTF-8 included, with inner spaces
+         * (sts-policy-ext-value: %x20, not HTAB; WSP around it is cut). */
         for (size_t i = 0; i < val.len; i++) {
             int c = (unsigned char)val.ptr[i];
-            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            if (c < 0x20 || c == 0x7f) {
                 rc = trpt__fail(err, TRPT_E_SYNTAX, vs + i, RFC_POLICY, NULL,
-                                c == '\r' ? "line %zu: CR not followed by LF"
-                                          : "line %zu: control character in a value", lineno);
+                                c == '\r'   ? "line %zu: CR not followed by LF"
+                                : c == '\t' ? "line %zu: tab inside a value (only spaces)"
+                                            : "line %zu: control character in a value", lineno);
                 goto fail;
             }
         }
@@ -156,7 +164,8 @@ int trpt_parse_sts_policy(trpt_ctx *ctx, const char *text, size_t len, trpt_sts_
                             "line %zu: invalid UTF-8", lineno);
             goto fail;
         }
-        if ((rc = policy_line(ctx, out, &mx, &ext, &seen, key, val, vs, lineno, err))) goto fail;
+        if ((rc = policy_line(ctx, out, &mx, &ext, &ignored, &seen, key, val, vs, lineno, err)))
+            goto fail;
     }
     if (!out->version.ptr) {
         rc = trpt__fail(err, TRPT_E_VERSION, TRPT_NO_OFFSET, RFC_POLICY, "version",
@@ -181,7 +190,9 @@ int trpt_parse_sts_policy(trpt_ctx *ctx, const char *text, size_t len, trpt_sts_
     out->mx = trpt__vec_finish(ctx, &mx);
     out->next = ext.len;
     out->ext = trpt__vec_finish(ctx, &ext);
-    if ((out->nmx && !out->mx) || (out->next && !out->ext)) {
+    out->nignored = ignored.len;
+    out->ignored = trpt__vec_finish(ctx, &ignored);
+    if ((out->nmx && !out->mx) || (out->next && !out->ext) || (out->nignored && !out->ignored)) {
         memset(out, 0, sizeof *out);
         return trpt__nomem(err);
     }
@@ -189,6 +200,7 @@ int trpt_parse_sts_policy(trpt_ctx *ctx, const char *text, size_t len, trpt_sts_
 fail:
     trpt__vec_free(ctx, &mx);
     trpt__vec_free(ctx, &ext);
+    trpt__vec_free(ctx, &ignored);
     memset(out, 0, sizeof *out);
     return rc;
 }
@@ -198,12 +210,13 @@ int trpt_mx_pattern_match(const char *pattern, size_t plen, const char *host, si
     if (!pattern || !host) return 0;
     if (plen && pattern[plen - 1] == '.') plen--;
     if (hlen && host[hlen - 1] == '.') hlen--;
-    /* A host is a name, never a pattern: "*" in it matches nothing. */
-    if (hlen == 0 || plen == 0 || memchr(host, '*', hlen)) return 0;
+    /* A host is a name (LDH labels), never a pattern: "*", a NUL or a space
+     * in it matches nothing, also where "*." would take its first label. */
+    if (hlen == 0 || plen == 0 || !trpt__domain_ok(host, hlen, 0)) return 0;
     if (plen >= 2 && pattern[0] == '*' && pattern[1] == '.') {
-        /* "*." stands for exactly one non-empty leftmost label. */
+        /* "*." stands for exactly one leftmost label. */
         const char *dot = memchr(host, '.', hlen);
-        if (!dot || dot == host || plen == 2) return 0;
+        if (!dot || plen == 2) return 0;
         size_t rest = hlen - (size_t)(dot + 1 - host);
         return trpt__ieq(dot + 1, rest, pattern + 2, plen - 2);
     }

@@ -7,6 +7,7 @@
 #include "report_internal.h"
 #include "hostname.h"
 #include "json.h"
+#include "utf8.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -70,6 +71,8 @@ static int push_warning(trpt_ctx *ctx, trpt_vec *v, size_t max, size_t *dropped,
     char *m = trpt__strdup(ctx, msg, strlen(msg));
     trpt_warning *w = p && m ? trpt__vec_push(ctx, v) : NULL;
     if (!w) return TRPT_E_NOMEM;
+    trpt__text_clean(p);
+    trpt__text_clean(m);
     *w = (trpt_warning){ code, p, rfc, m };
     return TRPT_OK;
 }
@@ -117,6 +120,8 @@ int trpt__report_warn(trpt_ctx *ctx, trpt_report *rep, const trpt_parse_opts *op
     char *m = trpt__strdup(ctx, msg, strlen(msg));
     if (!nw || !p || !m)
         return trpt__nomem(err);
+    trpt__text_clean(p);
+    trpt__text_clean(m);
     if (rep->nwarnings) memcpy(nw, rep->warnings, rep->nwarnings * sizeof *nw);
     nw[rep->nwarnings] = (trpt_warning){ code, p, rfc, m };
     rep->warnings = nw;

@@ -35,4 +35,8 @@ static inline size_t trpt__utf8_seq(const char *sp, const char *se)
 /* 1 if s[0..n) is entirely valid UTF-8. */
 int trpt__utf8_valid(const char *s, size_t n) __attribute__((visibility("hidden")));
 
+/* Rewrites the NUL-terminated s in place: controls (C0, DEL, C1) and bytes
+ * of invalid or cut-off UTF-8 become '?'; the length does not change. */
+void trpt__text_clean(char *s) __attribute__((visibility("hidden")));
+
 #endif

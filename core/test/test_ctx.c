@@ -3,6 +3,7 @@
 #include "trpt.h"
 #include "testutil.h"
 #include "json.h" /* trpt__ctx_reserve (hidden; the test links libtrpt.a) */
+#include "utf8.h" /* trpt__text_clean (hidden) */
 
 #include <stdint.h>
 
@@ -81,5 +82,25 @@ int main(void)
     ok(ctx && trpt_ctx_alloc(ctx, SIZE_MAX) == NULL, "ctx_alloc(SIZE_MAX) fails");
     ok(ctx && trpt_ctx_alloc(ctx, SIZE_MAX - 8) == NULL, "ctx_alloc(SIZE_MAX - 8) fails");
     trpt_ctx_free(ctx);
+
+    /* Messages quote untrusted input: trpt__text_clean leaves valid UTF-8
+     * text and turns controls and broken sequences into '?', in place. */
+    static const struct { const char *in, *want, *name; } clean[] = {
+        { "plain ASCII ~", "plain ASCII ~", "ASCII kept" },
+        { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e \xc2\xa0", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e \xc2\xa0",
+          "valid UTF-8 kept, NBSP included" },
+        { "a\x1b]0;x\x07\x1b[2Jb\tc\r\n\x7f", "a?]0;x??[2Jb?c???", "C0 controls and DEL" },
+        { "x\xc2\x9b" "31m\xc2\x85y", "x??31m??y", "C1 controls (CSI, NEL), both bytes" },
+        { "\xff\xfe\x80 \xc0\xaf \xed\xa0\x80", "??? ?? ???", "invalid bytes, overlong, surrogate" },
+        { "cut \xe2\x82", "cut ??", "a sequence cut by truncation" },
+        { "cut \xf0\x9d\x84", "cut ???", "a 4-byte sequence cut" },
+        { "", "", "empty" },
+    };
+    for (size_t i = 0; i < sizeof clean / sizeof clean[0]; i++) {
+        char buf[64], *got = buf;
+        snprintf(buf, sizeof buf, "%s", clean[i].in);
+        trpt__text_clean(got);
+        is_str(got, strlen(got), clean[i].want, "%s", clean[i].name);
+    }
     return done_testing();
 }

@@ -24,8 +24,13 @@ static void policy_lookup(const void *res, const char *key, tu_got *g)
     else if (strcmp(key, "max_age") == 0) tu_got_num(g, p->max_age);
     else if (strcmp(key, "nmx") == 0) tu_got_num(g, (long long)p->nmx);
     else if (strcmp(key, "next") == 0) tu_got_num(g, (long long)p->next);
+    else if (strcmp(key, "nignored") == 0) tu_got_num(g, (long long)p->nignored);
     else if (sscanf(key, "mx%zu", &i) == 1 && strchr(key, '.') == NULL) {
         if (i >= 1 && i <= p->nmx) tu_got_str(g, p->mx[i - 1]);
+    } else if (strncmp(key, "ign", 3) == 0) {
+        char ext[40];
+        snprintf(ext, sizeof ext, "ext%s", key + 3); /* same shape as ext */
+        tu_got_ext(g, ext, p->ignored, p->nignored);
     } else tu_got_ext(g, key, p->ext, p->next);
 }
 

@@ -90,7 +90,7 @@ static void check_txts(lua_State *L, trpt_ctx *ctx, trpt_str **out, size_t *n)
     *n = count;
 }
 
-static void push_ext(lua_State *L, const trpt_kv *ext, size_t n)
+static void push_kvs(lua_State *L, const trpt_kv *ext, size_t n, const char *field)
 {
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
@@ -99,7 +99,7 @@ static void push_ext(lua_State *L, const trpt_kv *ext, size_t n)
         tl_setstr(L, "value", ext[i].value);
         lua_rawseti(L, -2, (int)i + 1);
     }
-    lua_setfield(L, -2, "extensions");
+    lua_setfield(L, -2, field);
 }
 
 /* The arguments both TXT parsers take, (txt_or_list [, limits]): returns a
@@ -134,7 +134,7 @@ static int l_parse_record(lua_State *L)
         lua_rawseti(L, -2, (int)i + 1);
     }
     lua_setfield(L, -2, "rua");
-    push_ext(L, r.ext, r.next);
+    push_kvs(L, r.ext, r.next, "extensions");
     tl_setstr(L, "raw", r.raw);
     return 1;
 }
@@ -151,7 +151,7 @@ static int l_parse_sts_record(lua_State *L)
     lua_createtable(L, 0, 4);
     tl_setstr(L, "version", r.version);
     tl_setstr(L, "id", r.id);
-    push_ext(L, r.ext, r.next);
+    push_kvs(L, r.ext, r.next, "extensions");
     tl_setstr(L, "raw", r.raw);
     return 1;
 }
@@ -165,7 +165,8 @@ static const char *mode_name(int mode)
     }
 }
 
-/* tlsrpt.parse_sts_policy(text [, limits]) -> {version, mode, max_age, mx, extensions} */
+/* tlsrpt.parse_sts_policy(text [, limits]) -> {version, mode, max_age, mx, extensions,
+ * ignored} */
 static int l_parse_sts_policy(lua_State *L)
 {
     size_t len;
@@ -176,7 +177,7 @@ static int l_parse_sts_policy(lua_State *L)
     trpt_sts_policy p;
     trpt_error e;
     if (trpt_parse_sts_policy(ctx, text, len, &p, &e)) return tl_fail(L, &e);
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 6);
     tl_setstr(L, "version", p.version);
     lua_pushstring(L, mode_name(p.mode));
     lua_setfield(L, -2, "mode");
@@ -187,7 +188,8 @@ static int l_parse_sts_policy(lua_State *L)
         lua_rawseti(L, -2, (int)i + 1);
     }
     lua_setfield(L, -2, "mx");
-    push_ext(L, p.ext, p.next);
+    push_kvs(L, p.ext, p.next, "extensions");
+    push_kvs(L, p.ignored, p.nignored, "ignored");
     return 1;
 }
 
@@ -198,6 +200,8 @@ static int l_sts_mx_match(lua_State *L)
 {
     size_t hlen;
     const char *host = tl_checkbytes(L, 2, &hlen);
+    trpt_limits lim;
+    tl_limits_opt(L, 3, &lim); /* checked for a policy table too */
     if (is_list(L, 1)) {
         lua_getfield(L, 1, "mx");
         if (lua_type(L, -1) != LUA_TTABLE)
@@ -220,8 +224,6 @@ static int l_sts_mx_match(lua_State *L)
     }
     size_t len;
     const char *text = tl_checkbytes(L, 1, &len);
-    trpt_limits lim;
-    tl_limits_opt(L, 3, &lim);
     trpt_ctx *ctx = tl_newctx(L, &lim);
     trpt_sts_policy p;
     trpt_error e;

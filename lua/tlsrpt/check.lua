@@ -123,6 +123,11 @@ function M.domain(domain, resolver, policy_text, policy_err)
       if max_age < 604800 then
         add("!", fmt("max_age %d is under a week; RFC 8461 §3.2 expects weeks or more", max_age))
       end
+      -- Senders keep the first of a repeated field; others may not: say so.
+      for _, kv in ipairs(policy.ignored or {}) do
+        add("!", fmt("policy repeats %s: '%s' is ignored, the first %s counts (RFC 8461 §3.2)",
+          tostring(kv.key), tostring(kv.value), tostring(kv.key)))
+      end
     else
       add("✗", problem("MTA-STS policy", nil, pmsg, pcode, "RFC 8461 §3.2"))
     end

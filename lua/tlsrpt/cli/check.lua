@@ -8,6 +8,7 @@ local check = require "tlsrpt.check"
 local fsutil = require "tlsrpt.fsutil"
 local hostname = require "tlsrpt.hostname"
 local offline_dns = require "tlsrpt.offline_dns"
+local printable = require("tlsrpt.summary").printable
 
 local M = {}
 
@@ -78,7 +79,9 @@ function M.run(args, io_)
 
   local lines, failed = check.domain(domain, resolver, policy_text, policy_err)
   io_.out("Checking ", domain, "\n")
-  for _, l in ipairs(lines) do io_.out(l[1], " ", l[2], "\n") end
+  -- Lines quote DNS data and the fetched policy: nothing of theirs may
+  -- steer the terminal.
+  for _, l in ipairs(lines) do io_.out(l[1], " ", printable(l[2]), "\n") end
   io_.out(failed and "Problems found.\n" or "All checks passed.\n")
   return failed and exit.PROBLEM or exit.OK
 end
