@@ -152,9 +152,11 @@ static int mail_address_ok(const char *t, size_t n)
     return mail_domain_ok(at + 1, n - ln - 1);
 }
 
-/* The authority of an https URI (after "//", before the path): an
- * optional userinfo without '@', then a DNS name, an IPv4 address or a
- * bracketed IPv6 address, then an optional port of digits. */
+/* The authority of an https URI (after "//", before the path), RFC 3986
+ * §3.2: an optional userinfo without '@', then a non-empty reg-name (which
+ * covers DNS names and IPv4 addresses, and lets through what DNS would not:
+ * "_", escapes, empty labels) or a bracketed IPv6 address, then an
+ * optional port of up to 5 digits, at most 65535. */
 static int https_authority_ok(const char *a, size_t n)
 {
     const char *at = memchr(a, '@', n);

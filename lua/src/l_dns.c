@@ -1,9 +1,9 @@
 /* tlsrpt.core: DNS lookups (blocking, through ldns).
  *
- *   core.resolver_new([opts]) -> resolver | nil, msg, code, info
- *   core.resolve(resolver, name, type) -> answer | nil, msg, code, info
- *   core.resolver_methods: the resolvers' method table (__index); holds
- *   resolve, and tlsrpt.resolver adds txt/mx/tlsa/tlsrpt/sts to it.
+ *   core._resolver_new([opts]) -> resolver | nil, msg, code, info
+ *   core._resolver_methods: the resolvers' method table (__index); holds
+ *   resolve(name, type), and tlsrpt.resolver adds txt/mx/tlsa/tlsrpt/sts.
+ * The "_" names stay out of the tlsrpt module: its API is tlsrpt.resolver.
  *
  * The resolver is a userdata whose __gc frees the C resolver. */
 #include "binding.h"
@@ -201,9 +201,7 @@ void tl_open_dns(lua_State *L)
     }
     lua_getfield(L, -1, "__index");
     lua_remove(L, -2);
-    lua_setfield(L, -2, "resolver_methods");
+    lua_setfield(L, -2, "_resolver_methods");
     lua_pushcfunction(L, l_resolver_new);
-    lua_setfield(L, -2, "resolver_new");
-    lua_pushcfunction(L, l_resolve);
-    lua_setfield(L, -2, "resolve");
+    lua_setfield(L, -2, "_resolver_new");
 }

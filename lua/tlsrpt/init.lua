@@ -5,7 +5,7 @@ local core = require "tlsrpt.core"
 
 local M = {}
 for k, v in pairs(core) do
-  if k:sub(1, 1) ~= "_" then M[k] = v end -- "_" names are for tlsrpt.ffi_report
+  if k:sub(1, 1) ~= "_" then M[k] = v end -- "_" names: for tlsrpt.ffi_report, .resolver
 end
 -- LuaJIT: parse_report builds big reports' failure-detail tables in
 -- compiled code over the FFI.

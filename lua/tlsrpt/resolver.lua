@@ -10,7 +10,8 @@
 local core = require "tlsrpt.core"
 
 local M = {}
-local methods = core.resolver_methods
+local methods = core._resolver_methods
+local resolve = methods.resolve -- the C lookup; checks that self is a resolver
 
 -- Raises for a name that is not a string (misuse); called from a method,
 -- so level 3 blames the method's caller.
@@ -29,7 +30,7 @@ end
 -- r:txt(name) -> {string...}, info
 function methods:txt(name)
   check_name(name, "txt")
-  local a, msg, code, info = core.resolve(self, name, "TXT")
+  local a, msg, code, info = resolve(self, name, "TXT")
   if not a then return nil, msg, code, info end
   local i = info_of(a)
   i.txt = a.txt
@@ -39,7 +40,7 @@ end
 -- r:mx(domain) -> {{host=, preference=}...} sorted by preference, info
 function methods:mx(domain)
   check_name(domain, "mx")
-  local a, msg, code, info = core.resolve(self, domain, "MX")
+  local a, msg, code, info = resolve(self, domain, "MX")
   if not a then return nil, msg, code, info end
   return a.mx, info_of(a)
 end
@@ -51,7 +52,7 @@ function methods:tlsa(host, port)
   if type(port) ~= "number" or port ~= math.floor(port) or port < 1 or port > 65535 then
     error("bad argument #2 to 'tlsa' (port must be an integer 1-65535)", 2)
   end
-  local a, msg, code, info = core.resolve(self, string.format("_%d._tcp.%s", port, host), "TLSA")
+  local a, msg, code, info = resolve(self, string.format("_%d._tcp.%s", port, host), "TLSA")
   if not a then return nil, msg, code, info end
   return a.tlsa, info_of(a)
 end
@@ -59,7 +60,7 @@ end
 -- Looks up prefix.domain TXT and hands every record to parse (which picks
 -- the one with the right version; none -> no_record, several -> multiple).
 local function policy_record(self, prefix, domain, parse)
-  local a, msg, code, info = core.resolve(self, prefix .. domain, "TXT")
+  local a, msg, code, info = resolve(self, prefix .. domain, "TXT")
   if not a then return nil, msg, code, info end
   local i = info_of(a)
   i.txt = a.txt
@@ -96,11 +97,9 @@ end
 -- timeout (milliseconds per try), attempts (UDP tries per server),
 -- resolv_conf (path), max_elements / max_string (answer caps).
 function M.new(opts)
-  return core.resolver_new(opts)
+  return core._resolver_new(opts)
 end
 
-M.methods = methods
-
 return setmetatable(M, {
-  __call = function(_, opts) return core.resolver_new(opts) end,
+  __call = function(_, opts) return core._resolver_new(opts) end,
 })

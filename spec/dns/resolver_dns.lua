@@ -202,7 +202,7 @@ describe("tlsrpt.resolver against nsd", function()
   end)
 
   it("resolve is the low-level call: one table per type", function()
-    local a = assert(tlsrpt.resolve(r, "example.test", "mx"))
+    local a = assert(r:resolve("example.test", "mx"))
     assert.are.equal(3, #a.mx)
     assert.is_false(a.ad)
     a = assert(r:resolve("_25._tcp.mx1.example.test", "TLSA"))

@@ -16,6 +16,7 @@ Usage: tlsrpt validate [--quiet] FILE...
 
 Checks each FILE strictly against RFC 8460 and prints one line per finding:
   FILE: path: message (RFC section)
+(with " [code]" at the end for an error that stops reading or parsing)
 and "FILE: valid" for a clean file (not with --quiet).
 
 Exit status: 0 all valid, 1 some file invalid, 2 usage error.
