@@ -352,6 +352,38 @@ EXAMPLE.com. MX 10 mx1.example.com
       assert.matches("! max_age 86400 is under a week", out, 1, true)
     end)
 
+    it("MX coverage and unused patterns agree with tlsrpt.mx_pattern_match", function()
+      local hosts = { "mx1.example.com", "MX2.Example.COM.", "a.b.example.net", "b.example.net",
+        "x.example.org", "example.org", "mx.other.test" }
+      local pats = { "MX1.example.com.", "*.example.net", "*.Example.COM", "example.org.",
+        "*.org", "unused.example.com", "*.unused.test", "*.b.example.net" }
+      local rec = { '_smtp._tls.example.com TXT "v=TLSRPTv1; rua=mailto:r@example.com"',
+        '_mta-sts.example.com TXT "v=STSv1; id=1"' }
+      for i, h in ipairs(hosts) do rec[#rec + 1] = ("example.com MX %d %s"):format(i, h) end
+      local pol = spit(tmp("pol.txt"), "version: STSv1\nmode: enforce\nmx: " .. table.concat(pats, "\nmx: ")
+        .. "\nmax_age: 1209600\n")
+      local rc, out = run("check example.com --records " .. q(records(table.concat(rec, "\n") .. "\n"))
+        .. " --policy " .. q(pol))
+      local uncovered = false
+      for _, h in ipairs(hosts) do
+        local any = false
+        for _, p in ipairs(pats) do any = any or tlsrpt.mx_pattern_match(p, h) end
+        local shown = h:gsub("%.$", ""):lower() -- as the resolver gives it
+        local want = any and ("✓ MX " .. shown .. " matches the policy\n")
+          or ("✗ MX " .. shown .. " is not covered by the policy's mx patterns (RFC 8461 §4.1)\n")
+        assert.truthy(out:find(want, 1, true), want)
+        uncovered = uncovered or not any
+      end
+      for _, p in ipairs(pats) do
+        local used = false
+        for _, h in ipairs(hosts) do used = used or tlsrpt.mx_pattern_match(p, h) end
+        local advice = "! policy mx pattern " .. p .. " matches no MX record\n"
+        assert.are.equal(not used, out:find(advice, 1, true) ~= nil, advice)
+      end
+      assert.is_true(uncovered) -- mx.other.test
+      assert.are.equal(1, rc)
+    end)
+
     it("points out repeated policy fields, which senders ignore (RFC 8461 §3.2)", function()
       local pol = spit(tmp("pol.txt"), "version: STSv1\nmode: enforce\nmode: none\nmx: *.example.com\n"
         .. "max_age: 1209600\nmax_age: 0\n")

@@ -531,3 +531,52 @@ describe("tlsrpt.json", function()
     assert.has_error(function() json.encode(1, { indent = "x" }) end)
   end)
 end)
+
+describe("tlsrpt.sort (query order, JSON keys)", function()
+  local sort = require "tlsrpt.sort"
+
+  it("sorts like table.sort, with and without a comparator", function()
+    math.randomseed(7)
+    for _, n in ipairs({ 0, 1, 2, 3, 17, 1000 }) do
+      local a, b = {}, {}
+      for i = 1, n do a[i] = { k = math.random(1, 20), i = i }; b[i] = a[i] end
+      sort(a, function(x, y) return x.k < y.k end)
+      table.sort(b, function(x, y) return x.k < y.k or (x.k == y.k and x.i < y.i) end)
+      for i = 1, n do
+        assert.are.equal(b[i].k, a[i].k)
+        -- the merge sort (5.1, 5.2, LuaJIT) keeps equal keys in their order
+        if sort ~= table.sort then assert.are.equal(b[i], a[i]) end
+      end
+      local s = {}
+      for i = 1, n do s[i] = tostring(math.random(1, 1e6)) end
+      local t = {}
+      for i = 1, n do t[i] = s[i] end
+      sort(s)
+      table.sort(t)
+      assert.are.same(t, s)
+    end
+  end)
+
+  it("stays O(n log n) against McIlroy's adversary where table.sort would not (5.1, 5.2, LuaJIT)", function()
+    if sort == table.sort then return end -- Lua 5.3+: randomized pivots; table.sort is used
+    -- The adversary settles values only as comparisons force it to, which
+    -- drives a fixed-pivot quicksort to ~n^2/4 comparisons.
+    local n = 4000
+    local gas, val, ns, cand, ncmp = n + 1, {}, 0, 0, 0
+    for i = 1, n do val[i] = gas end
+    local function cmp(x, y)
+      ncmp = ncmp + 1
+      if val[x] == gas and val[y] == gas then
+        if x == cand then val[x] = ns else val[y] = ns end
+        ns = ns + 1
+      end
+      if val[x] == gas then cand = x elseif val[y] == gas then cand = y end
+      return val[x] < val[y]
+    end
+    local p = {}
+    for i = 1, n do p[i] = i end
+    sort(p, cmp)
+    assert.is_true(ncmp <= n * 12, ncmp) -- n * ceil(log2 n); quicksort: ~4,000,000
+    for i = 2, n do assert.is_true(val[p[i - 1]] <= val[p[i]]) end
+  end)
+end)

@@ -255,6 +255,21 @@ describe("API contract", function()
     assert.is_nil(info.path:find("[%c\127]"))
   end)
 
+  it("paths show a member name with a NUL, and cut a long one between characters", function()
+    local base = '{"organization-name":"o","date-range":{"start-datetime":"2024-01-01T00:00:00Z",'
+      .. '"end-datetime":"2024-01-02T00:00:00Z"},"contact-info":"a@b.c","report-id":"x",'
+      .. '"policies":[{"policy":{"policy-type":"sts","policy-domain":"d.example","a\\u0000b":1},'
+      .. '"summary":{"total-successful-session-count":1,"total-failure-session-count":0}}],%s:1}'
+    local r = assert(tlsrpt.parse_report(base:format('"' .. ("a"):rep(63) .. '\\u00e9"')))
+    local paths = {}
+    for _, w in ipairs(r.warnings) do paths[#paths + 1] = w.path end
+    table.sort(paths)
+    assert.are.same({ ("a"):rep(63), "policies[0].policy.a?b" }, paths)
+    local _, _, code, info = tlsrpt.parse_report(base:format('"x"'), { strict = true })
+    assert.are.equal("strict", code)
+    assert.are.equal("policies[0].policy.a?b", info.path)
+  end)
+
   it("gunzip round trip and errors", function()
     local gz = read((os.getenv("TLSRPT_SHARED") or "../shared") ..
       "/corpus/real/reports/google-mailweave-sts-testing.json.gz")

@@ -36,8 +36,17 @@ void trpt__json_path(const trpt_json *j, const char *last, char *buf, size_t cap
         const trpt_jframe *f = &j->path[i];
         if (!f->key && f->len == TRPT_JFRAME_NONE) continue;
         if (f->key) {
-            int kl = f->len > 64 ? 64 : (int)f->len;
-            PUT("%s%.*s", o ? "." : "", kl, f->key);
+            /* A member name is any string: at most 64 bytes of it, cut
+             * between characters, a NUL shown as '?' (not ending it). */
+            size_t kl = f->len;
+            if (kl > 64) {
+                kl = 64;
+                while (kl && ((unsigned char)f->key[kl] & 0xC0) == 0x80) kl--;
+            }
+            PUT("%s", o ? "." : "");
+            if (kl >= cap - o) return;
+            for (size_t k = 0; k < kl; k++) buf[o++] = f->key[k] ? f->key[k] : '?';
+            buf[o] = '\0';
         } else {
             PUT("[%zu]", f->len);
         }

@@ -5,6 +5,11 @@
 #include <stdint.h>
 
 #define NPOS ((size_t)-1)
+/* Nested multiparts each look through their body: together at most this
+ * many times the message (plus the slack, for small messages nested
+ * deep). A report forwarded a few times needs 2-4. */
+#define MIME_SCAN_FACTOR 8
+#define MIME_SCAN_SLACK ((size_t)1 << 20)
 
 static int is_wsp(char c) { return c == ' ' || c == '\t'; }
 
@@ -47,10 +52,11 @@ static int value(trpt_ctx *ctx, const char *p, size_t s, size_t e, size_t base, 
     return TRPT_OK;
 }
 
-int trpt__mime_headers(trpt_ctx *ctx, const char *p, size_t len, size_t base,
-                       trpt_mime_hdrs *out, size_t *body_off, trpt_error *err)
+/* The fields of the header block into *vp (heap memory: the caller frees
+ * it; freed here on failure). */
+static int scan_headers(trpt_ctx *ctx, const char *p, size_t len, size_t base, trpt_vec *vp,
+                        size_t *body_off, trpt_error *err)
 {
-    trpt_vec v = { .elem = sizeof(trpt_mime_hdr) };
     size_t i = 0, body = len;
     size_t vstart = 0, vend = 0; /* raw value of the field being read */
     int open = 0;                /* a field is being read (continuations allowed) */
@@ -71,7 +77,7 @@ int trpt__mime_headers(trpt_ctx *ctx, const char *p, size_t len, size_t base,
             continue;
         }
         if (open) {
-            trpt_mime_hdr *h = (trpt_mime_hdr *)(void *)(v.data + (v.len - 1) * v.elem);
+            trpt_mime_hdr *h = (trpt_mime_hdr *)(void *)(vp->data + (vp->len - 1) * vp->elem);
             if ((rc = value(ctx, p, vstart, vend, base, &h->value, err))) goto fail;
             open = 0;
         }
@@ -84,13 +90,13 @@ int trpt__mime_headers(trpt_ctx *ctx, const char *p, size_t len, size_t base,
             i = next;
             continue;
         }
-        if (v.len >= ctx->limits.max_elements) {
+        if (vp->len >= ctx->limits.max_elements) {
             rc = trpt__fail(err, TRPT_E_LIMIT, base + i, NULL, NULL,
                             "more than max_elements (%zu) header fields",
                             ctx->limits.max_elements);
             goto fail;
         }
-        trpt_mime_hdr *h = trpt__vec_push(ctx, &v);
+        trpt_mime_hdr *h = trpt__vec_push(ctx, vp);
         if (!h) goto oom;
         h->name.ptr = p + i;
         h->name.len = nend - i;
@@ -102,20 +108,29 @@ int trpt__mime_headers(trpt_ctx *ctx, const char *p, size_t len, size_t base,
         i = next;
     }
     if (open) {
-        trpt_mime_hdr *h = (trpt_mime_hdr *)(void *)(v.data + (v.len - 1) * v.elem);
+        trpt_mime_hdr *h = (trpt_mime_hdr *)(void *)(vp->data + (vp->len - 1) * vp->elem);
         if ((rc = value(ctx, p, vstart, vend, base, &h->value, err))) goto fail;
     }
-    out->n = v.len;
-    out->h = NULL;
-    if (v.len && !(out->h = trpt__vec_finish(ctx, &v))) return trpt__nomem(err);
-    trpt__vec_free(ctx, &v);
     *body_off = body;
     return TRPT_OK;
 oom:
     rc = trpt__nomem(err);
 fail:
-    trpt__vec_free(ctx, &v);
+    trpt__vec_free(ctx, vp);
     return rc;
+}
+
+int trpt__mime_headers(trpt_ctx *ctx, const char *p, size_t len, size_t base,
+                       trpt_mime_hdrs *out, size_t *body_off, trpt_error *err)
+{
+    trpt_vec v = { .elem = sizeof(trpt_mime_hdr) };
+    int rc = scan_headers(ctx, p, len, base, &v, body_off, err);
+    if (rc) return rc;
+    out->n = v.len;
+    out->h = NULL;
+    if (v.len && !(out->h = trpt__vec_finish(ctx, &v))) return trpt__nomem(err);
+    trpt__vec_free(ctx, &v);
+    return TRPT_OK;
 }
 
 const trpt_str *trpt__mime_get(const trpt_mime_hdrs *h, const char *name)
@@ -468,9 +483,19 @@ int trpt__mime_rptname(trpt_str name, trpt_mime_rptname *out)
 
 /* ------------------------------------------------------- multipart walker */
 
+/* Header fields of an enclosing message that the e-mail parser reads
+ * (email.c); an envelope keeps the first of each and no other, so that a
+ * part's header block is held only while the part is read: keeping them
+ * all cost 32 bytes a field, 10x a message of short header lines. */
+static const char *const kept_fields[] = {
+    "tls-report-domain", "tls-report-submitter", "date", "message-id", "subject", "from",
+};
+#define NKEPT (sizeof kept_fields / sizeof kept_fields[0])
+
 /* The message (top level or message/rfc822) that encloses an entity. */
 typedef struct envelope {
-    trpt_mime_hdrs hdrs;
+    trpt_mime_hdr kept[NKEPT];
+    size_t nkept;
     trpt_str type;
     int is_report;
 } envelope;
@@ -482,6 +507,7 @@ typedef struct walker {
     size_t len;
     unsigned maxdepth;
     size_t nparts;
+    size_t scanned, scan_budget; /* bytes multipart() has looked through, and the cap */
     /* best candidate so far */
     int how;
     envelope env;
@@ -514,6 +540,13 @@ static int entity(walker *w, size_t off, size_t len, unsigned depth, const envel
 static int multipart(walker *w, size_t off, size_t len, trpt_str bd, unsigned depth,
                      const envelope *env, int in_report)
 {
+    /* Each nesting level looks through its body again, so deep nesting of
+     * a big body costs depth times its size: capped, a clear error. */
+    w->scanned += len;
+    if (w->scanned > w->scan_budget)
+        return trpt__fail(w->err, TRPT_E_LIMIT, off, NULL, NULL,
+                          "nested multiparts would scan the message more than %d times over",
+                          MIME_SCAN_FACTOR);
     const char *b = w->msg + off;
     size_t i = 0, start = NPOS;
     int rc;
@@ -534,9 +567,14 @@ static int multipart(walker *w, size_t off, size_t len, trpt_str bd, unsigned de
             if (i >= len) break;
             continue;
         }
-        const char *nl = memchr(b + i, '\n', len - i);
-        if (!nl) break;
-        i = (size_t)(nl - b) + 1;
+        /* Only a line starting with "--" can be a delimiter: skip to one
+         * (memchr for '-' passes blank and text lines at memory speed). */
+        if (i + 1 >= len) break;
+        const char *q = b + i + 1, *e = b + len;
+        while ((q = memchr(q, '-', (size_t)(e - q))) && !(q[-1] == '\n' && q + 1 < e && q[1] == '-'))
+            if (++q >= e) break;
+        if (!q || q >= e) break;
+        i = (size_t)(q - b);
     }
     /* No close delimiter (the Mail.ru reports): the last part runs to the end. */
     if (start != NPOS) return entity(w, off + start, len - start, depth + 1, env, in_report, 0);
@@ -569,20 +607,37 @@ static int entity(walker *w, size_t off, size_t len, unsigned depth, const envel
     if (++w->nparts > ctx->limits.max_elements)
         return trpt__fail(err, TRPT_E_LIMIT, off, NULL, NULL,
                           "more than max_elements (%zu) MIME parts", ctx->limits.max_elements);
-    trpt_mime_hdrs hdrs;
+    /* The header block is read, the fields used are copied out (their
+     * values point into the message or the arena), and it is freed before
+     * going deeper. */
+    trpt_vec hv = { .elem = sizeof(trpt_mime_hdr) };
     size_t body;
-    if ((rc = trpt__mime_headers(ctx, w->msg + off, len, off, &hdrs, &body, err))) return rc;
+    if ((rc = scan_headers(ctx, w->msg + off, len, off, &hv, &body, err))) return rc;
+    trpt_mime_hdrs hdrs = { (const trpt_mime_hdr *)(const void *)hv.data, hv.len };
+    const trpt_str *f = trpt__mime_get(&hdrs, "content-type");
+    trpt_str ctv = f ? *f : (trpt_str){ "", 0 };
+    const trpt_str *cdv = trpt__mime_get(&hdrs, "content-disposition");
+    int has_cd = cdv != NULL;
+    trpt_str cd_value = has_cd ? *cdv : (trpt_str){ NULL, 0 };
+    f = trpt__mime_get(&hdrs, "content-transfer-encoding");
+    trpt_str cte = f ? *f : (trpt_str){ "", 0 };
+    envelope here;
+    if (is_message) {
+        here.nkept = 0;
+        for (size_t k = 0; k < NKEPT; k++)
+            if ((f = trpt__mime_get(&hdrs, kept_fields[k])))
+                here.kept[here.nkept++] = (trpt_mime_hdr){ { kept_fields[k], strlen(kept_fields[k]) }, *f };
+    }
+    trpt__vec_free(ctx, &hv);
+
     trpt_mime_params ct;
-    const trpt_str *ctv = trpt__mime_get(&hdrs, "content-type");
-    if ((rc = trpt__mime_params(ctx, ctv ? *ctv : (trpt_str){ "", 0 }, &ct, err))) return rc;
+    if ((rc = trpt__mime_params(ctx, ctv, &ct, err))) return rc;
     if (!ct.value.len || !memchr(ct.value.ptr, '/', ct.value.len))
         ct.value = TRPT_STR("text/plain"); /* RFC 2045 §5.2 default */
 
-    envelope here;
     const envelope *env = outer;
     if (is_message) {
         const trpt_str *rt = trpt__mime_param(&ct, "report-type");
-        here.hdrs = hdrs;
         here.type = ct.value;
         here.is_report = eq(ct.value, "multipart/report") && rt && eq(*rt, "tlsrpt");
         env = &here;
@@ -605,10 +660,9 @@ static int entity(walker *w, size_t off, size_t len, unsigned depth, const envel
         return entity(w, off + body, len - body, depth + 1, env, 0, 1);
 
     const trpt_str *fn = NULL;
-    const trpt_str *cdv = trpt__mime_get(&hdrs, "content-disposition");
-    if (cdv) {
-        trpt_mime_params cd;
-        if ((rc = trpt__mime_params(ctx, *cdv, &cd, err))) return rc;
+    trpt_mime_params cd;
+    if (has_cd) {
+        if ((rc = trpt__mime_params(ctx, cd_value, &cd, err))) return rc;
         fn = trpt__mime_param(&cd, "filename");
     }
     if (!fn || !fn->len) fn = trpt__mime_param(&ct, "name");
@@ -628,8 +682,7 @@ static int entity(walker *w, size_t off, size_t len, unsigned depth, const envel
     w->env = *env;
     w->ctype = ct.value;
     w->filename = fname;
-    const trpt_str *cte = trpt__mime_get(&hdrs, "content-transfer-encoding");
-    w->cte = cte ? *cte : (trpt_str){ "", 0 };
+    w->cte = cte;
     w->body = off + body;
     w->blen = len - body;
     return TRPT_OK;
@@ -650,6 +703,8 @@ int trpt__mime_find_report(trpt_ctx *ctx, const char *msg, size_t len, trpt_mime
     w.len = len;
     w.maxdepth = ctx->limits.max_depth < TRPT_MIME_HARD_DEPTH ? ctx->limits.max_depth
                                                                : TRPT_MIME_HARD_DEPTH;
+    w.scan_budget = len > ((size_t)-1 - MIME_SCAN_SLACK) / MIME_SCAN_FACTOR
+                        ? (size_t)-1 : len * MIME_SCAN_FACTOR + MIME_SCAN_SLACK;
     int rc = entity(&w, 0, len, 0, NULL, 0, 1);
     out->nparts = w.nparts;
     if (rc) return rc;
@@ -657,7 +712,10 @@ int trpt__mime_find_report(trpt_ctx *ctx, const char *msg, size_t len, trpt_mime
         return trpt__fail(err, TRPT_E_NO_REPORT, TRPT_NO_OFFSET, TRPT_RFC_DELIVERY, NULL,
                           "no TLS report in this message");
 
-    out->headers = w.env.hdrs;
+    trpt_mime_hdr *kept = trpt_ctx_alloc(ctx, sizeof w.env.kept);
+    if (!kept) return trpt__nomem(err);
+    memcpy(kept, w.env.kept, sizeof w.env.kept);
+    out->headers = (trpt_mime_hdrs){ kept, w.env.nkept };
     out->top_type = w.env.type;
     out->top_is_report = w.env.is_report;
     out->how = w.how;

@@ -205,14 +205,22 @@ fail:
     return rc;
 }
 
-int trpt_mx_pattern_match(const char *pattern, size_t plen, const char *host, size_t hlen)
+/* A host that can match: one trailing dot dropped, then a host name (LDH
+ * labels), never a pattern: "*", a NUL or a space in it matches nothing,
+ * also where "*." would take its first label. 0 if it cannot. */
+static size_t host_len(const char *host, size_t hlen)
 {
-    if (!pattern || !host) return 0;
-    if (plen && pattern[plen - 1] == '.') plen--;
+    if (!host) return 0;
     if (hlen && host[hlen - 1] == '.') hlen--;
-    /* A host is a name (LDH labels), never a pattern: "*", a NUL or a space
-     * in it matches nothing, also where "*." would take its first label. */
-    if (hlen == 0 || plen == 0 || !trpt__domain_ok(host, hlen, 0)) return 0;
+    return hlen && trpt__domain_ok(host, hlen, 0) ? hlen : 0;
+}
+
+/* pattern against a host that passed host_len. */
+static int match(const char *pattern, size_t plen, const char *host, size_t hlen)
+{
+    if (!pattern) return 0;
+    if (plen && pattern[plen - 1] == '.') plen--;
+    if (plen == 0) return 0;
     if (plen >= 2 && pattern[0] == '*' && pattern[1] == '.') {
         /* "*." stands for exactly one leftmost label. */
         const char *dot = memchr(host, '.', hlen);
@@ -223,10 +231,17 @@ int trpt_mx_pattern_match(const char *pattern, size_t plen, const char *host, si
     return trpt__ieq(pattern, plen, host, hlen);
 }
 
+int trpt_mx_pattern_match(const char *pattern, size_t plen, const char *host, size_t hlen)
+{
+    hlen = host_len(host, hlen);
+    return hlen && match(pattern, plen, host, hlen);
+}
+
 int trpt_sts_mx_match(const trpt_sts_policy *policy, const char *host, size_t len)
 {
-    if (!policy || !host) return 0;
+    size_t hlen = host_len(host, len);
+    if (!policy || !hlen) return 0;
     for (size_t i = 0; i < policy->nmx; i++)
-        if (trpt_mx_pattern_match(policy->mx[i].ptr, policy->mx[i].len, host, len)) return 1;
+        if (match(policy->mx[i].ptr, policy->mx[i].len, host, hlen)) return 1;
     return 0;
 }

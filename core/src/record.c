@@ -29,8 +29,8 @@ static int hexval(int c)
 
 /* Selects the record, splits it and checks the version field. */
 static int parse_common(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt, const char *version,
-                        const char *rfc, int first_wins, trpt_str *raw, trpt_tv_field **fields,
-                        size_t *nf, trpt_error *err)
+                        const char *rfc, int first_wins, trpt_str *raw, trpt_vec *fv,
+                        trpt_error *err)
 {
     char prefix[32];
     snprintf(prefix, sizeof prefix, "v=%s", version);
@@ -40,17 +40,19 @@ static int parse_common(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt, const 
     int rc = trpt__tv_select(ctx, txts, ntxt, prefix, rfc, &idx, err);
     if (rc) return rc;
     *raw = txts[idx];
-    if ((rc = trpt__tv_split(ctx, *raw, rfc, fields, nf, err))) return rc;
+    if ((rc = trpt__tv_split(ctx, *raw, rfc, fv, err))) return rc;
+    const trpt_tv_field *fields = (const trpt_tv_field *)(const void *)fv->data;
+    size_t nf = fv->len;
     /* Selection guarantees field 0 is "v=<version>..."; text before the
      * next ';' other than WSP is a missing delimiter. */
-    const trpt_tv_field *v = &(*fields)[0];
+    const trpt_tv_field *v = &fields[0];
     if (v->value.len != strlen(version))
         return trpt__fail(err, TRPT_E_SYNTAX, v->value_offset + strlen(version), rfc, "v",
                           "unexpected '%.*s' after %s (fields are separated by ';')",
                           Q(v->value.len - strlen(version)), v->value.ptr + strlen(version), prefix);
-    for (size_t i = 1; !first_wins && i < *nf; i++)
-        if ((*fields)[i].name.len == 1 && (*fields)[i].name.ptr[0] == 'v')
-            return trpt__fail(err, TRPT_E_DUPLICATE, (*fields)[i].offset, rfc, "v",
+    for (size_t i = 1; !first_wins && i < nf; i++)
+        if (fields[i].name.len == 1 && fields[i].name.ptr[0] == 'v')
+            return trpt__fail(err, TRPT_E_DUPLICATE, fields[i].offset, rfc, "v",
                               "a second v= field (the version comes once, first)");
     return TRPT_OK;
 }
@@ -380,15 +382,17 @@ static int parse_record(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt, const 
                         const record_out *o, trpt_error *err)
 {
     memset(o->rec, 0, o->size);
-    trpt_tv_field *fields;
-    size_t nf;
+    /* The fields (48 bytes each, up to max_elements) are freed when done. */
+    trpt_vec fv = { .elem = sizeof(trpt_tv_field) };
     const int first_wins = k->dup_msg == NULL;
-    int rc = parse_common(ctx, txts, ntxt, k->version, k->rfc, first_wins, o->raw, &fields, &nf,
-                          err);
+    int rc = parse_common(ctx, txts, ntxt, k->version, k->rfc, first_wins, o->raw, &fv, err);
     if (rc) {
+        trpt__vec_free(ctx, &fv);
         memset(o->rec, 0, o->size);
         return rc;
     }
+    const trpt_tv_field *fields = (const trpt_tv_field *)(const void *)fv.data;
+    size_t nf = fv.len;
     *o->version = (trpt_str){ fields[0].value.ptr, fields[0].value.len };
     trpt_vec ext = { .elem = sizeof(trpt_kv) };
     const size_t klen = strlen(k->key);
@@ -420,8 +424,10 @@ static int parse_record(trpt_ctx *ctx, const trpt_str *txts, size_t ntxt, const 
                               k->missing_msg);
         goto fail;
     }
+    trpt__vec_free(ctx, &fv);
     return finish_ext(ctx, &ext, o->ext, o->next, err);
 fail:
+    trpt__vec_free(ctx, &fv);
     trpt__vec_free(ctx, &ext);
     memset(o->rec, 0, o->size);
     return rc;

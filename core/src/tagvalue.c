@@ -55,8 +55,8 @@ int trpt__tv_name_ok(const char *s, size_t n)
     return 1;
 }
 
-int trpt__tv_split(trpt_ctx *ctx, trpt_str rec, const char *rfc, trpt_tv_field **fields,
-                   size_t *nfields, trpt_error *err)
+int trpt__tv_split(trpt_ctx *ctx, trpt_str rec, const char *rfc, trpt_vec *fields,
+                   trpt_error *err)
 {
     trpt_vec v = { .elem = sizeof(trpt_tv_field) };
     const char *s = rec.ptr;
@@ -107,10 +107,7 @@ int trpt__tv_split(trpt_ctx *ctx, trpt_str rec, const char *rfc, trpt_tv_field *
         pos = next;
         while (pos < n && trpt__is_wsp((unsigned char)s[pos])) pos++;
     }
-    *nfields = v.len;
-    *fields = trpt__vec_finish(ctx, &v);
-    if (*nfields && !*fields)
-        return trpt__nomem(err);
+    *fields = v; /* heap memory, not the arena: the fields are not kept */
     return TRPT_OK;
 fail:
     trpt__vec_free(ctx, &v);

@@ -32,9 +32,10 @@ TRPT_HIDDEN int trpt__tv_select(const trpt_ctx *ctx, const trpt_str *txts, size_
 /* Splits a record into fields at field-delim. Values run to the next ';'
  * (callers check their characters: rua lists contain "," and WSP). An empty
  * field or a field without "=" or with a bad name is TRPT_E_SYNTAX; more
- * than limits.max_elements fields is TRPT_E_LIMIT. *fields is a ctx array. */
-TRPT_HIDDEN int trpt__tv_split(trpt_ctx *ctx, trpt_str rec, const char *rfc,
-                               trpt_tv_field **fields, size_t *nfields, trpt_error *err);
+ * than limits.max_elements fields is TRPT_E_LIMIT. *fields (a vec of
+ * trpt_tv_field in heap memory) is the caller's to trpt__vec_free. */
+TRPT_HIDDEN int trpt__tv_split(trpt_ctx *ctx, trpt_str rec, const char *rfc, trpt_vec *fields,
+                               trpt_error *err);
 
 /* ext-name: (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / "."). */
 TRPT_HIDDEN int trpt__tv_name_ok(const char *s, size_t n);

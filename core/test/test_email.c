@@ -290,6 +290,84 @@ static void test_misuse(trpt_ctx *ctx)
     ok(rc == jrc && err.offset == TRPT_NO_OFFSET, "an error inside a decoded body has no offset");
 }
 
+/* Appends s to the growing buffer b (test helper, aborts on OOM). */
+static void put(char **b, size_t *n, size_t *cap, const char *s, size_t len)
+{
+    if (*n + len + 1 > *cap) {
+        *cap = (*n + len + 1) * 2;
+        if (!(*b = realloc(*b, *cap))) abort();
+    }
+    memcpy(*b + *n, s, len);
+    *n += len;
+    (*b)[*n] = '\0';
+}
+#define PUTS(lit) put(&m, &n, &cap, lit, strlen(lit))
+
+/* Complexity review: untrusted structure must not cost more than a
+ * bounded multiple of the message in time or memory. */
+static void test_bounded_work(trpt_ctx *ctx)
+{
+    static const char report[] =
+        "{\"organization-name\":\"o\",\"date-range\":{\"start-datetime\":\"2024-01-01T00:00:00Z\","
+        "\"end-datetime\":\"2024-01-02T00:00:00Z\"},\"contact-info\":\"a@example.net\","
+        "\"report-id\":\"x\",\"policies\":[{\"policy\":{\"policy-type\":\"sts\","
+        "\"policy-domain\":\"example.com\"},\"summary\":{\"total-successful-session-count\":1,"
+        "\"total-failure-session-count\":0}}]}";
+    trpt_report_email e;
+    trpt_error err;
+    /* Nested multiparts, the report first, then `depth` levels around a
+     * 400 KB text part: each level looks through it again, so 12 levels
+     * (4.8 MB of scanning) pass the cap of 8 x 400 KB + 1 MiB, 4 do not. */
+    for (int depth = 4; depth <= 12; depth += 8) {
+        char *m = NULL, line[64];
+        size_t n = 0, cap = 0;
+        PUTS("Content-Type: multipart/mixed; boundary=b0\n\n--b0\n"
+             "Content-Type: application/tlsrpt+json\n\n");
+        PUTS(report);
+        PUTS("\n--b0\n");
+        for (int d = 1; d <= depth; d++) {
+            snprintf(line, sizeof line, "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n", d, d);
+            PUTS(line);
+        }
+        PUTS("Content-Type: text/plain\n\n");
+        for (int k = 0; k < 400000 / 8; k++) PUTS("-- -- -\n");
+        for (int d = depth; d >= 0; d--) {
+            snprintf(line, sizeof line, "\n--b%d--\n", d);
+            PUTS(line);
+        }
+        int rc = trpt_parse_report_email(ctx, m, n, NULL, &e, &err);
+        if (depth == 4)
+            is_int(rc, TRPT_OK, "4 nested multiparts around a big part parse");
+        else
+            ok(rc == TRPT_E_LIMIT && strstr(err.message, "8 times"),
+               "12 nested multiparts around a big part: limit, not 12 scans (%s)", err.message);
+        free(m);
+        trpt_ctx_reset(ctx);
+    }
+    /* Header fields of parts are dropped once read: 40 parts of 20,000
+     * fields (2.4 MB) used to keep 32 bytes a field in the arena (26 MB). */
+    {
+        char *m = NULL;
+        size_t n = 0, cap = 0;
+        PUTS("Content-Type: multipart/mixed; boundary=b0\n\n--b0\n"
+             "Content-Type: application/tlsrpt+json\n\n");
+        PUTS(report);
+        for (int k = 0; k < 40; k++) {
+            PUTS("\n--b0\n");
+            for (int h = 0; h < 20000; h++) PUTS("a:\n");
+            PUTS("Content-Type: text/plain\n\nx");
+        }
+        PUTS("\n--b0--\n");
+        trpt_ctx *fresh = trpt_ctx_new(NULL, NULL, NULL);
+        int rc = fresh ? trpt_parse_report_email(fresh, m, n, NULL, &e, &err) : TRPT_E_NOMEM;
+        size_t used = fresh ? trpt_ctx_bytes(fresh) : 0;
+        ok(rc == TRPT_OK && used < n / 4, "many header fields: arena %zu bytes for a %zu-byte message",
+           used, n);
+        trpt_ctx_free(fresh);
+        free(m);
+    }
+}
+
 int main(void)
 {
     trpt_ctx *ctx = trpt_ctx_new(NULL, NULL, NULL);
@@ -297,6 +375,7 @@ int main(void)
     test_real(ctx);
     test_vectors(ctx);
     test_misuse(ctx);
+    test_bounded_work(ctx);
     trpt_ctx_free(ctx);
     return done_testing();
 }

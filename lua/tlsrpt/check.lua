@@ -161,19 +161,29 @@ function M.domain(domain, resolver, policy_text, policy_err)
     if not implicit then add("✓", fmt("MX records of %s: %s", domain, table.concat(names, ", "))) end
     -- Under mode none senders apply no policy (RFC 8461 §5): nothing to cover.
     if policy and policy.mode ~= "none" then
-      local used = {}
+      -- Sets of names, not every MX against every pattern: a policy may
+      -- list thousands of patterns (RFC 8461 §4.1 matching: case folded,
+      -- one trailing dot ignored, "*." one leftmost label).
+      local exact, wild, hosts, parents = {}, {}, {}, {}
+      for _, pat in ipairs(policy.mx or {}) do
+        local p = hostname.normalize(pat)
+        if p:sub(1, 2) == "*." then wild[p:sub(3)] = true else exact[p] = true end
+      end
       for _, m in ipairs(mxs) do
-        if t.sts_mx_match(policy, m.host) then
+        local h = hostname.is_domain(m.host) and hostname.normalize(m.host)
+        local parent = h and h:match("^[^.]+%.(.+)$")
+        if h then hosts[h] = true end
+        if parent then parents[parent] = true end
+        if h and (exact[h] or (parent and wild[parent])) then
           add("✓", fmt("MX %s matches the policy", m.host))
         else
           add("✗", fmt("MX %s is not covered by the policy's mx patterns (RFC 8461 §4.1)", m.host))
         end
-        for _, pat in ipairs(policy.mx or {}) do
-          if t.mx_pattern_match(pat, m.host) then used[pat] = true end
-        end
       end
       for _, pat in ipairs(policy.mx or {}) do
-        if not used[pat] then add("!", fmt("policy mx pattern %s matches no MX record", pat)) end
+        local p = hostname.normalize(pat)
+        local used = p:sub(1, 2) == "*." and parents[p:sub(3)] or hosts[p]
+        if not used then add("!", fmt("policy mx pattern %s matches no MX record", pat)) end
       end
     end
   end

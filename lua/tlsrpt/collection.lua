@@ -19,6 +19,7 @@
 -- policy or detail instead of per row.
 local hostname = require "tlsrpt.hostname"
 local json = require "tlsrpt.json"
+local sort = require "tlsrpt.sort"
 
 local M = {}
 M.__index = M
@@ -442,7 +443,7 @@ local function walk(node, level, ng, out)
   for k in pairs(node) do
     if k == false then has_false = true else nk = nk + 1; keys[nk] = k end
   end
-  table.sort(keys)
+  sort(keys)
   if has_false then
     if level == ng then out[#out + 1] = node[false] else walk(node[false], level + 1, ng, out) end
   end
@@ -626,7 +627,7 @@ function M:query(q)
   end
 
   if order_keys then
-    table.sort(rows, function(x, y)
+    sort(rows, function(x, y)
       for _, k in ipairs(order_keys) do
         local vx, vy = x[k[1]], y[k[1]]
         if vx ~= vy then
@@ -670,7 +671,7 @@ local function columns_of(rows, columns)
   end
   local rest = {}
   for k in pairs(present) do rest[#rest + 1] = tostring(k) end
-  table.sort(rest)
+  sort(rest)
   for _, k in ipairs(rest) do cols[#cols + 1] = k end
   return cols
 end

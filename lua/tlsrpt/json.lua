@@ -12,6 +12,8 @@
 -- RFC 8259 §8.1 requires UTF-8 on the wire. NaN and infinities have no JSON
 -- form and encode as null. Cycles and nesting deeper than 64 raise: they are
 -- programming errors, not data.
+local sort = require "tlsrpt.sort"
+
 local M = {}
 
 local MAX_DEPTH = 64
@@ -148,7 +150,7 @@ local function keys_of(t)
       rest[#rest + 1] = k
     end
   end
-  table.sort(rest)
+  sort(rest)
   for _, k in ipairs(rest) do keys[#keys + 1] = k end
   return keys
 end

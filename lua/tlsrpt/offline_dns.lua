@@ -24,9 +24,13 @@ function M.read(path)
   local lineno = 0
   for line in (data .. "\n"):gmatch("([^\n]*)\n") do
     lineno = lineno + 1
-    line = line:gsub("\r$", "")
+    -- Trailing blanks cut by hand: "(.-)%s*$" backtracks over a run of
+    -- blanks from every position (quadratic on a 1 MiB line).
+    local e = #line
+    while e > 0 and line:find("^%s", e) do e = e - 1 end
+    line = line:sub(1, e)
     if not line:match("^%s*#") and line:match("%S") then
-      local name, typ, rest = line:match("^%s*(%S+)%s+(%a+)%s+(.-)%s*$")
+      local name, typ, rest = line:match("^%s*(%S+)%s+(%a+)%s+(.*)$")
       if not name then return nil, fmt("%s:%d: expected NAME TYPE DATA", path, lineno) end
       typ = typ:upper()
       local e = db[norm_name(name)] or { TXT = {}, MX = {} }
