@@ -333,6 +333,54 @@ describe("tlsrpt.builder", function()
     assert.is_nil(j); assert.are.equal("field", code)
   end)
 
+  it("an add_report that stops part-way leaves a builder that refuses further use", function()
+    local pol = { policy = { policy_type = "sts", policy_domain = "example.com" },
+      summary = { total_successful_session_count = 2 ^ 53 - 1, total_failure_session_count = 0 } }
+    local b = tlsrpt.builder()
+    local ok, msg, code = b:add_report { organization_name = "O", contact_info = "r@example.net",
+      report_id = "r1", date_range = { start_epoch = 0, end_epoch = 86399 }, policies = { pol, pol } }
+    assert.is_nil(ok); assert.are.equal("limit", code, msg)
+    -- half the report is in: no output, no more input (it would count twice)
+    for _, call in ipairs({ function() return b:json() end, function() return b:gzip() end,
+      function() return b:policy { policy_type = "sts", policy_domain = "x.example" } end,
+      function() return b:add_report { organization_name = "O", contact_info = "r@example.net",
+        report_id = "r2", date_range = { start_epoch = 0, end_epoch = 86399 }, policies = {} } end }) do
+      local res, m, c = call()
+      assert.is_nil(res); assert.are.equal("arg", c); assert.truthy(m:find("part-way", 1, true), m)
+    end
+  end)
+
+  it("refuses what would not read back as written (review)", function()
+    local b = tlsrpt.builder { organization_name = "O", contact_info = "r@example.net",
+      report_id = "r1", start_datetime = 0, end_datetime = 86399 }
+    -- a policy-string element holding a JSON array of strings reads back as those strings
+    local h, msg, code = b:policy { policy_type = "tlsa", policy_domain = "example.com",
+      policy_string = { '["x","y"]' } }
+    assert.is_nil(h); assert.are.equal("field", code)
+    assert.truthy(msg:find("policy-string[0]", 1, true), msg)
+    h = assert(b:policy { policy_type = "tlsa", policy_domain = "example.com",
+      policy_string = { "[x]", ' ["x", 1]', "3 1 1 ab" } })
+    local back = assert(tlsrpt.parse_report(assert(b:json()), { strict = true }))
+    assert.are.same({ "[x]", ' ["x", 1]', "3 1 1 ab" }, back.policies[1].policy.policy_string)
+    -- a trailing dot: the same domain, written without it
+    assert(b:policy { policy_type = "sts", policy_domain = "Example.com." })
+    assert.are.equal("example.net!example.com!0!86399.json.gz", assert(b:filename()))
+    -- an address ends in a dot-atom (RFC 5322 §3.4.1), not a dot
+    local m
+    m, msg, code = b:email { from = "t@example.net.", to = "r@example.com" }
+    assert.is_nil(m); assert.are.equal("field", code, msg)
+    m, msg, code = b:email { from = "t@example.net", to = "r@example.com." }
+    assert.is_nil(m); assert.are.equal("field", code, msg)
+    -- one policy domain per file / e-mail (RFC 8460 §5.1, §5.3)
+    assert(b:policy { policy_type = "sts", policy_domain = "other.example" })
+    for _, call in ipairs({ function() return b:filename { policy_domain = "example.com" } end,
+      function() return b:email { from = "t@example.net", to = "r@example.com", policy_domain = "example.com" } end,
+      function() return b:filename() end }) do
+      m, msg, code = call()
+      assert.is_nil(m); assert.truthy(code == "arg" or code == "field", code)
+    end
+  end)
+
   it("frees builders with the garbage collector", function()
     for _ = 1, 200 do rfc_example():email { from = "a@b.example", to = "c@d.example" } end
     collectgarbage()

@@ -379,8 +379,9 @@ TRPT_API int trpt_builder_add_failure(trpt_builder *b, size_t policy, const trpt
  * failures beyond its failure-details are kept as failures without detail.
  * Takes the report's metadata when none is set yet. Unknown ("extra") keys
  * are dropped. The whole report is validated before anything is added, so
- * a bad value leaves the builder as it was (a cap or allocation failure can
- * still stop it part-way). */
+ * a bad value leaves the builder as it was. A cap (a total past 2^53-1
+ * once merged, max_elements) or an allocation failure can still stop it
+ * part-way; the builder then fails every later call with TRPT_E_ARG. */
 TRPT_API int trpt_builder_add_report(trpt_builder *b, const trpt_report *r, trpt_error *err);
 
 /* Canonical JSON (RFC key names, no nulls, RFC 3339 UTC dates). The output
@@ -405,9 +406,10 @@ typedef struct trpt_email_opts {
     const char *boundary;          /* optional, for reproducible output */
 } trpt_email_opts;
 
-/* The §5.3 report e-mail with the gzip report attached. policy_domain may
- * be NULL when every policy has the same policy-domain (also for
- * trpt_builder_filename). The Subject's Report-ID is <id-left@submitter>,
+/* The §5.3 report e-mail with the gzip report attached. A file or e-mail
+ * is for one policy domain: every policy must have the same policy-domain
+ * (case and a trailing dot aside), and policy_domain, if not NULL, must be
+ * it (also for trpt_builder_filename). The Subject's Report-ID is <id-left@submitter>,
  * id-left the report-id with every character a dot-atom-text cannot hold
  * made '-'. */
 TRPT_API int trpt_builder_email(trpt_builder *b, const trpt_email_opts *o, trpt_str *out,

@@ -3,6 +3,7 @@
  * emitters can write what the model holds without further checks. */
 #include "builder.h"
 #include "hostname.h"
+#include "json.h"
 #include "utf8.h"
 
 #include <stdio.h>
@@ -368,7 +369,8 @@ int trpt_builder_set_meta(trpt_builder *b, const char *organization_name, const 
                           const char *report_id, int64_t start_epoch, int64_t end_epoch,
                           trpt_error *err)
 {
-    if (!b) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL builder");
+    int rc = trpt__bld_usable(b, err);
+    if (rc) return rc;
     return set_meta(b, cstr(organization_name), cstr(contact_info), cstr(report_id), start_epoch,
                     end_epoch, err);
 }
@@ -383,6 +385,13 @@ typedef struct policy_in {
     const trpt_str *mx;
     size_t nmx;
 } policy_in;
+
+static int ignore_str(void *ud, trpt_str s)
+{
+    (void)ud;
+    (void)s;
+    return TRPT_OK;
+}
 
 static int check_policy(const trpt_builder *b, trpt_str type, int type_enum, trpt_str domain,
                         const trpt_str *strings, size_t nstrings, const trpt_str *mx, size_t nmx,
@@ -419,6 +428,14 @@ static int check_policy(const trpt_builder *b, trpt_str type, int type_enum, trp
         snprintf(path, sizeof path, "%spolicy.policy-string[%zu]", pfx, i);
         if (!strings[i].ptr) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, path, "NULL string");
         if ((rc = check_text(b, strings[i], path, err))) return rc;
+        /* Readers (ours too) take such an element for the Microsoft quirk
+         * and use its strings instead: it would not read back as written. */
+        int array;
+        if (trpt__json_string_array(b->arena, strings[i], ignore_str, NULL, &array))
+            return trpt__nomem(err);
+        if (array)
+            return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_POLICY, path,
+                              "a JSON-encoded array of strings; give its strings as entries");
     }
     snprintf(path, sizeof path, "%spolicy.mx-host", pfx);
     if (nmx > max)
@@ -519,6 +536,8 @@ int trpt_builder_add_policy(trpt_builder *b, const char *policy_type, const char
 {
     if (!b || !index)
         return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL builder or index");
+    int rc = trpt__bld_usable(b, err);
+    if (rc) return rc;
     if (!policy_type)
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_SCHEMA, "policy.policy-type",
                           "policy-type is required");
@@ -530,7 +549,6 @@ int trpt_builder_add_policy(trpt_builder *b, const char *policy_type, const char
                           "more than max_elements (%zu) policy-string / mx-host entries", max);
     trpt_str *ps = strs_from(b, policy_strings, npolicy_strings);
     trpt_str *mx = strs_from(b, mx_hosts, nmx_hosts);
-    int rc;
     if ((npolicy_strings && !ps) || (nmx_hosts && !mx)) {
         rc = trpt__nomem(err);
     } else {
@@ -546,7 +564,8 @@ int trpt_builder_add_policy(trpt_builder *b, const char *policy_type, const char
 
 static int check_index(const trpt_builder *b, size_t policy, trpt_error *err)
 {
-    if (!b) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL builder");
+    int rc = trpt__bld_usable(b, err);
+    if (rc) return rc;
     if (policy >= b->policies.len)
         return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL,
                           "no policy with index %zu", policy);
@@ -732,10 +751,13 @@ static int check_report_policy(const trpt_builder *b, const trpt_policy_result *
     return TRPT_OK;
 }
 
+static int add_report_policies(trpt_builder *b, const trpt_report *r, trpt_error *err);
+
 int trpt_builder_add_report(trpt_builder *b, const trpt_report *r, trpt_error *err)
 {
-    if (!b || !r) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL builder or report");
-    int rc;
+    if (!r) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL builder or report");
+    int rc = trpt__bld_usable(b, err);
+    if (rc) return rc;
     if (r->npolicies && !r->policies)
         return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, "policies", "NULL policies array");
     if (r->npolicies > lim(b)->max_elements)
@@ -764,7 +786,15 @@ int trpt_builder_add_report(trpt_builder *b, const trpt_report *r, trpt_error *e
                            r->end_epoch, err)))
             return rc;
     }
-    /* Only caps and memory can fail from here on. */
+    /* Only caps and memory can fail from here on; if they do, the builder
+     * holds part of the report and refuses further use (b->broken). */
+    if ((rc = add_report_policies(b, r, err))) b->broken = 1;
+    return rc;
+}
+
+static int add_report_policies(trpt_builder *b, const trpt_report *r, trpt_error *err)
+{
+    int rc;
     for (size_t i = 0; i < r->npolicies; i++) {
         const trpt_policy_result *pr = &r->policies[i];
         policy_in in;
@@ -799,9 +829,20 @@ int trpt_builder_add_report(trpt_builder *b, const trpt_report *r, trpt_error *e
 
 /* -------------------------------------------------------------- output */
 
-int trpt__bld_check_ready(const trpt_builder *b, trpt_error *err)
+int trpt__bld_usable(const trpt_builder *b, trpt_error *err)
 {
     if (!b) return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL, "NULL builder");
+    if (b->broken)
+        return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, NULL,
+                          "an earlier add_report stopped part-way (a cap or memory): this builder "
+                          "holds part of that report; start a new one");
+    return TRPT_OK;
+}
+
+int trpt__bld_check_ready(const trpt_builder *b, trpt_error *err)
+{
+    int rc = trpt__bld_usable(b, err);
+    if (rc) return rc;
     if (!b->has_meta)
         return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, TRPT_RFC_METADATA, NULL,
                           "report metadata not set (organization-name, date-range)");
@@ -823,7 +864,7 @@ const trpt_str *trpt__bld_common_domain(const trpt_builder *b)
     const trpt_str *d = &policy_at(b, 0)->domain;
     for (size_t i = 1; i < b->policies.len; i++) {
         const trpt_str *e = &policy_at(b, i)->domain;
-        if (!trpt__ieq(d->ptr, d->len, e->ptr, e->len)) return NULL;
+        if (!trpt__dom_eq(*d, *e)) return NULL;
     }
     return d;
 }

@@ -59,6 +59,7 @@ struct trpt_builder {
     bld_slot *rtab;
     size_t rcap;
     bld_buf out;                       /* the last output handed out */
+    int broken;                        /* an add_report stopped part-way: unusable */
 };
 
 /* Buffer helpers: 0 on success, -1 when out of memory. */
@@ -73,7 +74,10 @@ TRPT_HIDDEN void trpt__bld_set_out(trpt_builder *b, bld_buf *buf, trpt_str *out)
  * BLD_SHOW - 4 bytes, non-printables as '?', "..." when cut. */
 #define BLD_SHOW 68
 TRPT_HIDDEN void trpt__bld_show(const char *s, size_t n, char out[BLD_SHOW]);
-/* Fails unless metadata was set and at least one policy was added. */
+/* Fails once an add_report has stopped part-way (its report half added:
+ * counting on would count sessions twice or lose some). */
+TRPT_HIDDEN int trpt__bld_usable(const trpt_builder *b, trpt_error *err);
+/* Fails unless usable, metadata was set and at least one policy was added. */
 TRPT_HIDDEN int trpt__bld_check_ready(const trpt_builder *b, trpt_error *err);
 /* The policy-domain shared by every policy, or NULL when they differ / none. */
 TRPT_HIDDEN const trpt_str *trpt__bld_common_domain(const trpt_builder *b);

@@ -11,18 +11,30 @@
 #define MAX_UNIQUE_ID 64
 #define MAX_HEADER_VALUE 900 /* keeps every line under RFC 5322's 998 */
 
-/* The domain argument, or the policy-domain every policy shares. */
+/* The domain argument, or the policy-domain every policy shares. A policy
+ * domain given must be every policy's: a report file or e-mail is for one
+ * policy domain (RFC 8460 §5.1, §5.3; our parser warns otherwise). */
 static int pick_domain(const trpt_builder *b, const char *given, const char *what, trpt_str *out,
                        const char *rfc, trpt_error *err)
 {
+    int policy = strcmp(what, "policy_domain") == 0;
+    const trpt_str *common = policy ? trpt__bld_common_domain(b) : NULL;
+    if (policy && !common)
+        return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, rfc, what,
+                          "policies have different policy-domains: a report file or e-mail is "
+                          "for one policy domain, so no policy_domain fits (build one report per "
+                          "domain)");
     if (given) {
         *out = (trpt_str){ given, strlen(given) };
+        if (policy && !trpt__dom_eq(*out, *common)) {
+            char show[BLD_SHOW], show_c[BLD_SHOW];
+            trpt__bld_show(out->ptr, out->len, show);
+            trpt__bld_show(common->ptr, common->len, show_c);
+            return trpt__fail(err, TRPT_E_FIELD, TRPT_NO_OFFSET, rfc, what,
+                              "'%s' is not the policies' policy-domain '%s'", show, show_c);
+        }
     } else {
-        const trpt_str *d = trpt__bld_common_domain(b);
-        if (!d)
-            return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, rfc, what,
-                              "%s is required when policies have different policy-domains", what);
-        *out = *d;
+        *out = *common;
     }
     char show[BLD_SHOW];
     if (trpt__domain_ok(out->ptr, out->len, 0)) {
@@ -119,13 +131,13 @@ static int dot_atom_ok(const char *s, size_t n)
 }
 
 /* addr-spec with a dot-atom local part (no quoted strings), the domain LDH
- * (no IDN / address literals). */
+ * (no IDN / address literals) and a dot-atom too: no trailing dot. */
 static int address_ok(const char *s)
 {
     size_t n = strlen(s);
     const char *at = strrchr(s, '@');
     if (!at || at == s || at - s > 64 || !dot_atom_ok(s, (size_t)(at - s))) return 0;
-    return at[1] != '\0' && trpt__domain_ok(at + 1, n - (size_t)(at + 1 - s), 0);
+    return at[1] != '\0' && s[n - 1] != '.' && trpt__domain_ok(at + 1, n - (size_t)(at + 1 - s), 0);
 }
 
 /* msg-id content (RFC 5322 §3.6.4): id-left "@" id-right, id-left a

@@ -494,3 +494,49 @@ int trpt__json_validate(trpt_ctx *ctx, const char *buf, size_t len, trpt_error *
     trpt__json_done(&j);
     return rc;
 }
+
+int trpt__json_string_array(trpt_ctx *ctx, trpt_str s, int (*each)(void *ud, trpt_str str),
+                            void *ud, int *is_array)
+{
+    *is_array = 0;
+    size_t i = 0;
+    while (i < s.len && (s.ptr[i] == ' ' || s.ptr[i] == '\t')) i++;
+    if (i >= s.len || s.ptr[i] != '[' || s.ptr[s.len - 1] != ']') return TRPT_OK;
+    trpt_json sub;
+    trpt__json_init(&sub, ctx, s.ptr, s.len, NULL);
+    int ok = 0, rc = TRPT_OK;
+    trpt__json_ws(&sub);
+    sub.p++;
+    trpt__json_ws(&sub);
+    if (sub.p < sub.end && *sub.p == ']') {
+        sub.p++;
+        ok = 1;
+    }
+    while (!ok) {
+        trpt_str e;
+        if (sub.p >= sub.end || *sub.p != '"') break;
+        /* Only running out of memory is an error: any other failure of
+         * an inner string means the element is not an array of strings. */
+        int src = trpt__json_string(&sub, &e);
+        if (src) {
+            if (src == TRPT_E_NOMEM) rc = src;
+            break;
+        }
+        if ((rc = each(ud, e))) break;
+        trpt__json_ws(&sub);
+        if (sub.p < sub.end && *sub.p == ',') {
+            sub.p++;
+            trpt__json_ws(&sub);
+            continue;
+        }
+        if (sub.p < sub.end && *sub.p == ']') {
+            sub.p++;
+            ok = 1;
+        }
+        break;
+    }
+    trpt__json_ws(&sub);
+    trpt__json_done(&sub);
+    *is_array = ok && sub.p == sub.end;
+    return rc;
+}

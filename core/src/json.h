@@ -45,6 +45,13 @@ TRPT_HIDDEN void trpt__json_init(trpt_json *j, trpt_ctx *ctx, const char *buf, s
                                  trpt_error *err);
 TRPT_HIDDEN void trpt__json_done(trpt_json *j);
 
+/* Is s a JSON-encoded array of strings (blanks, "[", strings, "]" last)?
+ * Each string, decoded, goes to each(ud, str), which returns 0 or an error
+ * that stops the scan (then returned). 0 with *is_array set otherwise. */
+TRPT_HIDDEN int trpt__json_string_array(trpt_ctx *ctx, trpt_str s,
+                                        int (*each)(void *ud, trpt_str str), void *ud,
+                                        int *is_array);
+
 /* Renders the current path ("policies[0].policy.policy-type") plus an
  * optional last member name into buf (always NUL-terminated). */
 TRPT_HIDDEN void trpt__json_path(const trpt_json *j, const char *last, char *buf, size_t cap);

@@ -499,64 +499,38 @@ static int list_entry_check(rp *r, int kind, trpt_str s)
  * from Microsoft for tlsa policies): *array = 1 with its strings pushed, 0
  * if it is not one. Errors: out of memory, and the list growing past
  * max_elements (the cap counts the strings of the expanded list). */
+typedef struct expand_state {
+    rp *r;
+    int over; /* past max_elements: scanned on without keeping */
+} expand_state;
+
+static int expand_one(void *ud, trpt_str e)
+{
+    expand_state *st = ud;
+    rp *r = st->r;
+    /* Past the cap: scan on without keeping, and fail only if the element
+     * does turn out to be an array of strings. */
+    if (st->over || r->strs.len >= J->max_elements) {
+        st->over = 1;
+        return TRPT_OK;
+    }
+    trpt_str *slot = trpt__vec_push(J->ctx, &r->strs);
+    if (!slot) return TRPT_E_NOMEM;
+    *slot = e;
+    return TRPT_OK;
+}
+
 static int expand_json_array(rp *r, trpt_str s, int *array)
 {
-    *array = 0;
-    size_t i = 0;
-    while (i < s.len && (s.ptr[i] == ' ' || s.ptr[i] == '\t')) i++;
-    if (i >= s.len || s.ptr[i] != '[' || s.ptr[s.len - 1] != ']') return TRPT_OK;
-    trpt_json sub;
-    trpt__json_init(&sub, J->ctx, s.ptr, s.len, NULL);
-    sub.max_elements = J->max_elements;
     size_t mark = r->strs.len;
-    int ok = 0, rc = 0;
-    trpt__json_ws(&sub);
-    sub.p++;
-    trpt__json_ws(&sub);
-    if (sub.p < sub.end && *sub.p == ']') {
-        sub.p++;
-        ok = 1;
-    }
-    while (!ok) {
-        trpt_str e;
-        if (sub.p >= sub.end || *sub.p != '"') break;
-        /* Only running out of memory is an error: any other failure of
-         * an inner string means the element is not an array of strings. */
-        int src = trpt__json_string(&sub, &e);
-        if (src) {
-            if (src == TRPT_E_NOMEM) rc = src;
-            break;
-        }
-        /* Past the cap: scan on without keeping, and fail only if the
-         * element does turn out to be an array of strings. */
-        if (rc != TRPT_E_LIMIT && r->strs.len >= J->max_elements) rc = TRPT_E_LIMIT;
-        if (!rc) {
-            trpt_str *slot = trpt__vec_push(J->ctx, &r->strs);
-            if (!slot) {
-                rc = TRPT_E_NOMEM;
-                break;
-            }
-            *slot = e;
-        }
-        trpt__json_ws(&sub);
-        if (sub.p < sub.end && *sub.p == ',') {
-            sub.p++;
-            trpt__json_ws(&sub);
-            continue;
-        }
-        if (sub.p < sub.end && *sub.p == ']') {
-            sub.p++;
-            ok = 1;
-        }
-        break;
-    }
-    trpt__json_ws(&sub);
-    trpt__json_done(&sub);
-    int is_array = ok && sub.p == sub.end;
-    if (rc || !is_array) r->strs.len = mark;
+    expand_state st = { r, 0 };
+    int is_array;
+    int rc = trpt__json_string_array(J->ctx, s, expand_one, &st, &is_array);
+    if (rc || st.over || !is_array) r->strs.len = mark;
+    *array = 0;
     if (rc == TRPT_E_NOMEM) return trpt__json_fail(J, rc, NULL, NULL, "out of memory");
-    if (rc && is_array) return too_many(r, "strings");
-    *array = is_array && !rc;
+    if (st.over && is_array) return too_many(r, "strings");
+    *array = is_array && !st.over;
     return TRPT_OK;
 }
 

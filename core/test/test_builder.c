@@ -353,6 +353,10 @@ static void test_merging(void)
     is_int(trpt_builder_filename(b, "example.com", NULL, NULL, 1, &fn, &err), TRPT_E_ARG,
            "filename without policy_domain when policies differ");
     ok(strstr(err.message, "policy_domain") != NULL, "message names policy_domain");
+    /* RFC 8460 §5.1/§5.3: a file or e-mail is for one policy domain; naming
+     * one of several would give a report our parser warns about. */
+    is_int(trpt_builder_filename(b, "example.com", "a.example", NULL, 1, &fn, &err), TRPT_E_ARG,
+           "filename for one policy domain of several");
 
     /* counts and sums stop at 2^53-1, the parser's bound (RFC 7493 §2.2) */
     is_int(trpt_builder_add_success(b, p2, INT64_C(9007199254740991) - 9, &err), TRPT_OK,
