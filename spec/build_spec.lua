@@ -348,6 +348,19 @@ describe("tlsrpt.builder", function()
       local res, m, c = call()
       assert.is_nil(res); assert.are.equal("arg", c); assert.truthy(m:find("part-way", 1, true), m)
     end
+    -- a failure before anything changed leaves the builder as it was, usable
+    b = tlsrpt.builder { organization_name = "O", contact_info = "r@example.net",
+      report_id = "r0", start_datetime = 0, end_datetime = 86399 }
+    local h = assert(b:policy { policy_type = "sts", policy_domain = "example.com" })
+    assert(b:success(h, 2 ^ 53 - 1))
+    local before = assert(b:json())
+    ok, msg, code = b:add_report { organization_name = "O", contact_info = "r@example.net",
+      report_id = "r1", date_range = { start_epoch = 0, end_epoch = 86399 },
+      policies = { { policy = { policy_type = "sts", policy_domain = "example.com" },
+        summary = { total_successful_session_count = 1, total_failure_session_count = 0 } } } }
+    assert.is_nil(ok); assert.are.equal("limit", code, msg)
+    assert.are.equal(before, assert(b:json()))
+    assert(b:success(b:policy { policy_type = "tlsa", policy_domain = "example.com" }, 1))
   end)
 
   it("refuses what would not read back as written (review)", function()
@@ -359,9 +372,9 @@ describe("tlsrpt.builder", function()
     assert.is_nil(h); assert.are.equal("field", code)
     assert.truthy(msg:find("policy-string[0]", 1, true), msg)
     h = assert(b:policy { policy_type = "tlsa", policy_domain = "example.com",
-      policy_string = { "[x]", ' ["x", 1]', "3 1 1 ab" } })
+      policy_string = { "[x]", ' ["x", 1]', ' ["x"]', "3 1 1 ab" } })
     local back = assert(tlsrpt.parse_report(assert(b:json()), { strict = true }))
-    assert.are.same({ "[x]", ' ["x", 1]', "3 1 1 ab" }, back.policies[1].policy.policy_string)
+    assert.are.same({ "[x]", ' ["x", 1]', ' ["x"]', "3 1 1 ab" }, back.policies[1].policy.policy_string)
     -- a trailing dot: the same domain, written without it
     assert(b:policy { policy_type = "sts", policy_domain = "Example.com." })
     assert.are.equal("example.net!example.com!0!86399.json.gz", assert(b:filename()))

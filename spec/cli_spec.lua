@@ -354,9 +354,9 @@ EXAMPLE.com. MX 10 mx1.example.com
 
     it("MX coverage and unused patterns agree with tlsrpt.mx_pattern_match", function()
       local hosts = { "mx1.example.com", "MX2.Example.COM.", "a.b.example.net", "b.example.net",
-        "x.example.org", "example.org", "mx.other.test" }
+        "x.example.org", "example.org", "mx.other.test", "mailhost" }
       local pats = { "MX1.example.com.", "*.example.net", "*.Example.COM", "example.org.",
-        "*.org", "unused.example.com", "*.unused.test", "*.b.example.net" }
+        "*.org", "unused.example.com", "*.unused.test", "*.b.example.net", "MAILHOST." }
       local rec = { '_smtp._tls.example.com TXT "v=TLSRPTv1; rua=mailto:r@example.com"',
         '_mta-sts.example.com TXT "v=STSv1; id=1"' }
       for i, h in ipairs(hosts) do rec[#rec + 1] = ("example.com MX %d %s"):format(i, h) end

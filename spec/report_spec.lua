@@ -268,6 +268,10 @@ describe("API contract", function()
     local _, _, code, info = tlsrpt.parse_report(base:format('"x"'), { strict = true })
     assert.are.equal("strict", code)
     assert.are.equal("policies[0].policy.a?b", info.path)
+    -- past the path's 160 bytes the last name is cut, not dropped
+    local _, _, _, i2 = tlsrpt.parse_report('{"' .. ("A"):rep(64) .. '":{"' .. ("B"):rep(64) .. '":{"'
+      .. ("C"):rep(40) .. '" 1}}}')
+    assert.are.equal(("A"):rep(64) .. "." .. ("B"):rep(64) .. "." .. ("C"):rep(29), i2.path)
   end)
 
   it("gunzip round trip and errors", function()

@@ -751,7 +751,8 @@ static int check_report_policy(const trpt_builder *b, const trpt_policy_result *
     return TRPT_OK;
 }
 
-static int add_report_policies(trpt_builder *b, const trpt_report *r, trpt_error *err);
+static int add_report_policies(trpt_builder *b, const trpt_report *r, int *changed,
+                               trpt_error *err);
 
 int trpt_builder_add_report(trpt_builder *b, const trpt_report *r, trpt_error *err)
 {
@@ -779,20 +780,27 @@ int trpt_builder_add_report(trpt_builder *b, const trpt_report *r, trpt_error *e
         policy_in in;
         if ((rc = check_report_policy(b, &r->policies[i], i, &in, err))) return rc;
     }
-    if (!b->has_meta) {
+    int set_here = !b->has_meta;
+    if (set_here) {
         trpt_str none = { NULL, 0 };
         if ((rc = set_meta(b, r->organization_name, present(r->contact_info) ? r->contact_info : none,
                            present(r->report_id) ? r->report_id : none, r->start_epoch,
                            r->end_epoch, err)))
             return rc;
     }
-    /* Only caps and memory can fail from here on; if they do, the builder
-     * holds part of the report and refuses further use (b->broken). */
-    if ((rc = add_report_policies(b, r, err))) b->broken = 1;
+    /* Only caps and memory can fail from here on. Before anything changed
+     * the metadata set here is taken back; after, the builder holds part of
+     * the report and refuses further use (b->broken). */
+    int changed = 0;
+    if ((rc = add_report_policies(b, r, &changed, err))) {
+        if (changed) b->broken = 1;
+        else if (set_here) b->has_meta = 0;
+    }
     return rc;
 }
 
-static int add_report_policies(trpt_builder *b, const trpt_report *r, trpt_error *err)
+static int add_report_policies(trpt_builder *b, const trpt_report *r, int *changed,
+                               trpt_error *err)
 {
     int rc;
     for (size_t i = 0; i < r->npolicies; i++) {
@@ -802,13 +810,16 @@ static int add_report_policies(trpt_builder *b, const trpt_report *r, trpt_error
         if ((rc = check_policy(b, pr->policy_type, pr->type,
                                present(pr->policy_domain) ? pr->policy_domain : (trpt_str){ NULL, 0 },
                                pr->policy_string, pr->npolicy_string, pr->mx_host, pr->nmx_host,
-                               "", &in, err)) ||
-            (rc = put_policy(b, &in, &idx, err)))
+                               "", &in, err)))
             return rc;
+        size_t had = b->policies.len;
+        if ((rc = put_policy(b, &in, &idx, err))) return rc;
+        if (b->policies.len != had) *changed = 1;
         bld_policy *p = policy_at(b, idx);
         if ((rc = add_count(&p->success, pr->total_successful_session_count,
                             "summary.total-successful-session-count", err)))
             return rc;
+        if (pr->total_successful_session_count) *changed = 1;
         int64_t detailed = 0;
         for (size_t k = 0; k < pr->nfailures; k++) {
             failure_in fi;
@@ -816,13 +827,17 @@ static int add_report_policies(trpt_builder *b, const trpt_report *r, trpt_error
             snprintf(path, sizeof path, "policies[%zu].failure-details[%zu].", i, k);
             if ((rc = check_failure(b, &pr->failures[k], path, &fi, err))) return rc;
             if ((rc = put_failure(b, idx, &fi, "failure-details", err))) return rc;
+            *changed = 1;
             detailed += fi.count; /* each <= 2^53 and their sum was checked by put_failure */
         }
         /* Failed sessions the reporter did not detail still count in the summary. */
-        if (pr->total_failure_session_count > detailed &&
-            (rc = add_count(&policy_at(b, idx)->failure, pr->total_failure_session_count - detailed,
-                            "summary.total-failure-session-count", err)))
-            return rc;
+        if (pr->total_failure_session_count > detailed) {
+            if ((rc = add_count(&policy_at(b, idx)->failure,
+                                pr->total_failure_session_count - detailed,
+                                "summary.total-failure-session-count", err)))
+                return rc;
+            *changed = 1;
+        }
     }
     return TRPT_OK;
 }

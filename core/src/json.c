@@ -44,7 +44,10 @@ void trpt__json_path(const trpt_json *j, const char *last, char *buf, size_t cap
                 while (kl && ((unsigned char)f->key[kl] & 0xC0) == 0x80) kl--;
             }
             PUT("%s", o ? "." : "");
-            if (kl >= cap - o) return;
+            if (kl >= cap - o) { /* what fits, between characters */
+                kl = cap - o - 1;
+                while (kl && ((unsigned char)f->key[kl] & 0xC0) == 0x80) kl--;
+            }
             for (size_t k = 0; k < kl; k++) buf[o++] = f->key[k] ? f->key[k] : '?';
             buf[o] = '\0';
         } else {
@@ -499,9 +502,7 @@ int trpt__json_string_array(trpt_ctx *ctx, trpt_str s, int (*each)(void *ud, trp
                             void *ud, int *is_array)
 {
     *is_array = 0;
-    size_t i = 0;
-    while (i < s.len && (s.ptr[i] == ' ' || s.ptr[i] == '\t')) i++;
-    if (i >= s.len || s.ptr[i] != '[' || s.ptr[s.len - 1] != ']') return TRPT_OK;
+    if (s.len < 2 || s.ptr[0] != '[' || s.ptr[s.len - 1] != ']') return TRPT_OK;
     trpt_json sub;
     trpt__json_init(&sub, ctx, s.ptr, s.len, NULL);
     int ok = 0, rc = TRPT_OK;

@@ -45,7 +45,7 @@ TRPT_HIDDEN void trpt__json_init(trpt_json *j, trpt_ctx *ctx, const char *buf, s
                                  trpt_error *err);
 TRPT_HIDDEN void trpt__json_done(trpt_json *j);
 
-/* Is s a JSON-encoded array of strings (blanks, "[", strings, "]" last)?
+/* Is s a JSON-encoded array of strings ("[" first, strings, "]" last)?
  * Each string, decoded, goes to each(ud, str), which returns 0 or an error
  * that stops the scan (then returned). 0 with *is_array set otherwise. */
 TRPT_HIDDEN int trpt__json_string_array(trpt_ctx *ctx, trpt_str s,

@@ -212,7 +212,9 @@ static size_t host_len(const char *host, size_t hlen)
 {
     if (!host) return 0;
     if (hlen && host[hlen - 1] == '.') hlen--;
-    return hlen && trpt__domain_ok(host, hlen, 0) ? hlen : 0;
+    /* trpt__domain_ok would drop a second dot: "a.." is no name */
+    if (!hlen || host[hlen - 1] == '.') return 0;
+    return trpt__domain_ok(host, hlen, 0) ? hlen : 0;
 }
 
 /* pattern against a host that passed host_len. */

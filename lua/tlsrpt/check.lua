@@ -170,7 +170,7 @@ function M.domain(domain, resolver, policy_text, policy_err)
         if p:sub(1, 2) == "*." then wild[p:sub(3)] = true else exact[p] = true end
       end
       for _, m in ipairs(mxs) do
-        local h = hostname.is_domain(m.host) and hostname.normalize(m.host)
+        local h = hostname.is_host(m.host) and hostname.normalize(m.host)
         local parent = h and h:match("^[^.]+%.(.+)$")
         if h then hosts[h] = true end
         if parent then parents[parent] = true end

@@ -12,7 +12,10 @@ return function(list, lt)
   lt = lt or default_lt
   local n = #list
   if n < 2 then return end
-  local src, dst = list, {}
+  -- Work on copies, the list written back only at the end: a comparator
+  -- that raises leaves the list as it was (table.sort leaves a permutation).
+  local src, dst = {}, {}
+  for i = 1, n do src[i] = list[i] end
   local width = 1
   while width < n do
     for lo = 1, n, 2 * width do
@@ -30,7 +33,5 @@ return function(list, lt)
     src, dst = dst, src
     width = width * 2
   end
-  if src ~= list then
-    for i = 1, n do list[i] = src[i] end
-  end
+  for i = 1, n do list[i] = src[i] end
 end
