@@ -57,6 +57,7 @@ describe("parse_report vectors (spec/vectors/report.txt)", function()
         assert.are.equal(code, info.code)
         if v.assert.path then assert.are.equal(v.assert.path, info.path) end
         if v.assert.rfc then assert.are.equal(v.assert.rfc, info.rfc) end
+        if v.assert.msgpart then assert.truthy(msg:find(v.assert.msgpart, 1, true), msg) end
       end
     end)
   end

@@ -963,6 +963,174 @@ static void test_review_long_message_id(void)
     trpt_builder_free(b);
 }
 
+/* Coverage review: more than 8 distinct policies make the policy hash
+ * table grow (16 slots kept at most half full) and rehash what it held;
+ * every policy must still be found, not added a second time. */
+static void test_many_policies(void)
+{
+    trpt_builder *b = trpt_builder_new(NULL, NULL);
+    trpt_error err;
+    size_t idx[40], again;
+    char dom[32];
+    int rcs = 0, same = 0;
+    trpt_builder_set_meta(b, "O", "c@example.com", "r", START, END, NULL);
+    for (int i = 0; i < 40; i++) {
+        snprintf(dom, sizeof dom, "d%d.example", i);
+        rcs |= trpt_builder_add_policy(b, "no-policy-found", dom, NULL, 0, NULL, 0, &idx[i], &err);
+    }
+    is_int(rcs, TRPT_OK, "40 distinct policies");
+    ok(idx[0] == 0 && idx[39] == 39, "indexes in order of addition (%zu, %zu)", idx[0], idx[39]);
+    for (int i = 0; i < 40; i++) {
+        snprintf(dom, sizeof dom, "d%d.example", i);
+        rcs |= trpt_builder_add_policy(b, "no-policy-found", dom, NULL, 0, NULL, 0, &again, &err);
+        same += again == idx[i];
+        rcs |= trpt_builder_add_success(b, again, 1, &err);
+    }
+    is_int(same, 40, "after the table grew, each policy is found at its index");
+    trpt_str out;
+    is_int(trpt_builder_json(b, &out, &err), TRPT_OK, "json of 40 policies");
+    size_t n = 0;
+    for (const char *q = out.ptr; (q = strstr(q, "\"policy-type\"")); q++) n++;
+    is_int(n, 40, "40 policies in the JSON, none duplicated");
+    n = 0;
+    for (const char *q = out.ptr; (q = strstr(q, "\"total-successful-session-count\":1,")); q++) n++;
+    is_int(n, 40, "each holds the success count added through the found index");
+    trpt_builder_free(b);
+}
+
+/* Coverage review: add_report's own caps and NULL-array checks (the
+ * add_policy / add_failure ones are tested above); a refused report
+ * leaves the builder as it was. */
+static void test_add_report_caps(void)
+{
+    trpt_limits lim;
+    trpt_limits_default(&lim);
+    lim.max_elements = 2;
+    trpt_failure fs[3];
+    memset(fs, 0, sizeof fs);
+    for (int i = 0; i < 3; i++) { /* equal rows: they would merge into one */
+        fs[i].result_type = S("validation-failure");
+        fs[i].failed_session_count = 1;
+    }
+    const trpt_str ps[] = { S("version: STSv1"), S("mode: testing"), S("max_age: 86400") };
+    const trpt_str mx[] = { S("a.example"), S("b.example"), S("c.example") };
+    trpt_policy_result pol[3];
+    memset(pol, 0, sizeof pol);
+    for (int i = 0; i < 3; i++) { /* equal policies: they would merge into one */
+        pol[i].policy_type = S("no-policy-found");
+        pol[i].policy_domain = S("example.com");
+        pol[i].total_failure_session_count = 1;
+    }
+    trpt_report r = { 0 };
+    r.organization_name = S("Org");
+    r.contact_info = S("c@example.com");
+    r.report_id = S("rid");
+    r.start_epoch = START;
+    r.end_epoch = END;
+    r.policies = pol;
+    trpt_error err;
+    trpt_str out;
+    trpt_builder *b = trpt_builder_new(NULL, NULL);
+    trpt_builder_set_limits(b, &lim);
+
+    r.npolicies = 3;
+    is_int(trpt_builder_add_report(b, &r, &err), TRPT_E_LIMIT, "3 policies with max_elements 2");
+    ok(strcmp(err.path, "policies") == 0 && strstr(err.message, "max_elements"),
+       "error path policies, message names max_elements (%s: %s)", err.path, err.message);
+    r.npolicies = 1;
+    pol[0].failures = fs;
+    pol[0].nfailures = 3;
+    is_int(trpt_builder_add_report(b, &r, &err), TRPT_E_LIMIT, "3 failure-details with max_elements 2");
+    ok(strstr(err.message, "failure-details") && strstr(err.message, "max_elements"),
+       "message names failure-details and max_elements: %s", err.message);
+    pol[0].nfailures = 0;
+    pol[0].policy_string = ps;
+    pol[0].npolicy_string = 3;
+    pol[0].policy_type = S("sts");
+    is_int(trpt_builder_add_report(b, &r, &err), TRPT_E_LIMIT, "3 policy-string entries with max_elements 2");
+    ok(strcmp(err.path, "policies[0].policy.policy-string") == 0, "error path %s", err.path);
+    pol[0].npolicy_string = 2;
+    pol[0].mx_host = mx;
+    pol[0].nmx_host = 3;
+    is_int(trpt_builder_add_report(b, &r, &err), TRPT_E_LIMIT, "3 mx-host entries with max_elements 2");
+    ok(strcmp(err.path, "policies[0].policy.mx-host") == 0, "error path %s", err.path);
+    pol[0].nmx_host = 1;
+    pol[0].failures = NULL;
+    pol[0].nfailures = 1;
+    is_int(trpt_builder_add_report(b, &r, &err), TRPT_E_ARG, "NULL failures array with a count");
+    ok(strstr(err.message, "NULL failures") != NULL, "says so: %s", err.message);
+    pol[0].nfailures = 0;
+    r.policies = NULL;
+    is_int(trpt_builder_add_report(b, &r, &err), TRPT_E_ARG, "NULL policies array with a count");
+    ok(strcmp(err.path, "policies") == 0 && strstr(err.message, "NULL policies"), "says so (%s: %s)",
+       err.path, err.message);
+    r.policies = pol;
+    is_int(trpt_builder_json(b, &out, &err), TRPT_E_FIELD, "the refused reports set no metadata");
+    ok(strstr(err.message, "metadata") != NULL, "json says metadata is missing: %s", err.message);
+    pol[0].failures = fs;
+    pol[0].nfailures = 2;
+    is_int(trpt_builder_add_report(b, &r, &err), TRPT_OK, "the report within the caps");
+    is_int(trpt_builder_json(b, &out, &err), TRPT_OK, "json");
+    ok(strstr(out.ptr, "\"policy-string\":[\"version: STSv1\",\"mode: testing\"],\"policy-domain\":"
+                       "\"example.com\",\"mx-host\":[\"a.example\"]},\"summary\":{\"total-successful-"
+                       "session-count\":0,\"total-failure-session-count\":2},\"failure-details\":"
+                       "[{\"result-type\":\"validation-failure\",\"failed-session-count\":2}]}]}") != NULL,
+       "holds only that report: %s", out.ptr);
+    trpt_builder_free(b);
+}
+
+/* Coverage review: a policy-string entry that is an encoded empty JSON array
+ * ("[]", "[ ]") reads back as no entries (the Microsoft quirk): refused. */
+static void test_policy_string_empty_array(void)
+{
+    trpt_builder *b = trpt_builder_new(NULL, NULL);
+    trpt_error err;
+    size_t p;
+    const char *e1[] = { "version: STSv1", "[]" };
+    is_int(trpt_builder_add_policy(b, "sts", "example.com", e1, 2, NULL, 0, &p, &err), TRPT_E_FIELD,
+           "policy-string entry \"[]\"");
+    ok(strcmp(err.path, "policy.policy-string[1]") == 0 && strstr(err.message, "JSON-encoded array"),
+       "error at the entry, says why (%s: %s)", err.path, err.message);
+    const char *e2[] = { "[ \t]" };
+    is_int(trpt_builder_add_policy(b, "sts", "example.com", e2, 1, NULL, 0, &p, &err), TRPT_E_FIELD,
+           "policy-string entry \"[ \\t]\"");
+    const char *e3[] = { "[x]", "[", "[1]" };
+    is_int(trpt_builder_add_policy(b, "sts", "example.com", e3, 3, NULL, 0, &p, &err), TRPT_OK,
+           "entries in brackets that are no array of strings are kept");
+    trpt_builder_free(b);
+}
+
+/* Coverage review: RFC 8460 §5.3 — with no submitter given it comes from
+ * contact-info, which then must be an address. */
+static void test_submitter_required(void)
+{
+    trpt_builder *b = trpt_builder_new(NULL, NULL);
+    trpt_error err;
+    trpt_str m;
+    size_t p;
+    trpt_builder_set_meta(b, "O", "https://reports.example/tlsrpt", "r", START, END, NULL);
+    trpt_builder_add_policy(b, "no-policy-found", "example.com", NULL, 0, NULL, 0, &p, NULL);
+    trpt_email_opts o = { "a@sender.example", "t@example.com", NULL, NULL, NULL, 0, NULL };
+    is_int(trpt_builder_email(b, &o, &m, &err), TRPT_E_ARG, "email: contact-info a URI, no submitter");
+    ok(strcmp(err.path, "submitter") == 0 && strstr(err.message, "submitter is required"),
+       "says the submitter is required (%s: %s)", err.path, err.message);
+    is_int(trpt_builder_filename(b, NULL, NULL, NULL, 1, &m, &err), TRPT_E_ARG,
+           "filename: contact-info a URI, no submitter");
+    ok(strcmp(err.path, "submitter") == 0, "error path submitter (%s)", err.path);
+    trpt_builder_set_meta(b, "O", "@example.com", "r", START, END, NULL);
+    is_int(trpt_builder_filename(b, NULL, NULL, NULL, 1, &m, &err), TRPT_E_ARG,
+           "contact-info with an empty local part gives no submitter");
+    trpt_builder_set_meta(b, "O", "c@sender.example.", "r", START, END, NULL);
+    is_int(trpt_builder_filename(b, NULL, NULL, NULL, 1, &m, &err), TRPT_OK,
+           "contact-info an address: submitter taken from it");
+    ok(m.len > 16 && memcmp(m.ptr, "sender.example!example.com!", 27) == 0,
+       "its domain, trailing dot dropped: %.*s", (int)m.len, m.ptr);
+    o.submitter = "sender.example";
+    trpt_builder_set_meta(b, "O", "https://reports.example/tlsrpt", "r", START, END, NULL);
+    is_int(trpt_builder_email(b, &o, &m, &err), TRPT_OK, "a given submitter needs no address");
+    trpt_builder_free(b);
+}
+
 int main(void)
 {
     test_rfc_example();
@@ -976,5 +1144,9 @@ int main(void)
     test_email();
     test_round_trip();
     test_review_long_message_id();
+    test_many_policies();
+    test_add_report_caps();
+    test_policy_string_empty_array();
+    test_submitter_required();
     return done_testing();
 }

@@ -227,6 +227,36 @@ static void test_whole_member(void)
     free(text);
 }
 
+/* Coverage review: a member header cut short (RFC 1952 §2.3) is truncated
+ * data at the end of the input, not corrupt data at the member's start,
+ * in the first member and in one that follows. */
+static void test_truncated_header(trpt_ctx *ctx)
+{
+    trpt_str out;
+    trpt_error e;
+    size_t n;
+    unsigned char *g = gz_fields(&n);
+    /* FNAME starts at offset 20: cut in the name, past the 18-byte minimum */
+    is_int(trpt_gunzip(ctx, g, 24, &out, &e), TRPT_E_GZIP, "header cut inside FNAME");
+    ok(strcmp(e.message, "truncated gzip data") == 0, "says truncated: %s", e.message);
+    is_int((long long)e.offset, 24, "at the end of the input");
+    /* FEXTRA's 8 bytes cut: the flags say extra, the length runs past the end */
+    is_int(trpt_gunzip(ctx, g, 19, &out, &e), TRPT_E_GZIP, "header cut inside FEXTRA");
+    ok(strcmp(e.message, "truncated gzip data") == 0, "says truncated: %s", e.message);
+    /* a second member of only its first 4 header bytes */
+    size_t zl;
+    unsigned char *z = gz(TEXT, strlen(TEXT), &zl);
+    unsigned char *two = malloc(zl + 4);
+    memcpy(two, z, zl);
+    memcpy(two + zl, z, 4);
+    is_int(trpt_gunzip(ctx, two, zl + 4, &out, &e), TRPT_E_GZIP, "second member header cut short");
+    ok(strcmp(e.message, "truncated gzip data") == 0, "says truncated: %s", e.message);
+    is_int((long long)e.offset, (long long)(zl + 4), "at the end of the input");
+    free(two);
+    free(z);
+    free(g);
+}
+
 int main(void)
 {
     (void)tap_slurp;
@@ -375,6 +405,7 @@ int main(void)
     is_int(wrong, 0, "every free and realloc passes the block's size as osize");
     ctx = trpt_ctx_new(NULL, NULL, NULL);
     test_header_and_trailer(ctx);
+    test_truncated_header(ctx);
     trpt_ctx_free(ctx);
     test_crc32();
     test_whole_member();

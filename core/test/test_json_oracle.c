@@ -79,6 +79,27 @@ int main(void)
             if (!good || !rej) bad = 1;
         }
     ok(!bad, "control characters found at every position of strings up to 40 bytes");
+    /* Coverage review: a string with escapes that cannot fit max_string
+     * (one decoded byte per 6 raw ones at least) is refused before the
+     * arena copy for its decoding is made. */
+    {
+        size_t n = 200000, k = 0;
+        char *big = malloc(6 * n + 2);
+        big[k++] = '"';
+        for (size_t i = 0; i < n; i++, k += 6) memcpy(big + k, "\\u0041", 6);
+        big[k++] = '"';
+        trpt_limits_default(&lim);
+        lim.max_string = n / 2;
+        trpt_ctx *c2 = trpt_ctx_new(NULL, NULL, &lim);
+        is_int(trpt__json_validate(c2, big, k, &e), TRPT_E_LIMIT, "1.2 MB of escapes, max_string 100000");
+        is_int(e.offset, 0, "at the string");
+        ok(trpt_ctx_bytes(c2) < n, "no decoding copy made (%zu bytes held)", trpt_ctx_bytes(c2));
+        lim.max_string = n;
+        trpt_ctx_set_limits(c2, &lim);
+        is_int(trpt__json_validate(c2, big, k, &e), TRPT_OK, "the same string with max_string 200000");
+        trpt_ctx_free(c2);
+        free(big);
+    }
     ok(trpt__utf8_valid("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10), "utf8_valid: 1-4 byte forms");
     ok(!trpt__utf8_valid("\xed\xa0\x80", 3), "utf8_valid: surrogate");
     ok(!trpt__utf8_valid("ab\xc3", 3), "utf8_valid: truncated at the end");

@@ -163,6 +163,10 @@ static void test_params(void)
     ok((v = param(&p, "filename")) && !strcmp(v, "a!b!1!2.json"), "continuations joined in section order");
     rc = trpt__mime_params(ctx, STR("a/b; name=\"plain\"; name*0*=utf-8''x%41; name*1=\"%42\""), &p, &e);
     ok((v = param(&p, "name")) && !strcmp(v, "xA%42"), "extended sections decoded, plain ones not; beat name=");
+    rc = trpt__mime_params(ctx, STR("attachment; filename*=utf-8''a%zzb%4"), &p, &e);
+    ok((v = param(&p, "filename")) && !strcmp(v, "a%zzb%4"), "RFC 2231: '%%' without two hex digits kept as written");
+    rc = trpt__mime_params(ctx, STR("attachment; filename*=utf-8''%4a%4A"), &p, &e);
+    ok((v = param(&p, "filename")) && !strcmp(v, "JJ"), "RFC 2231: hex digits in either case");
     rc = trpt__mime_params(ctx, STR("a/b; name*0=a; name*2=c"), &p, &e);
     ok((v = param(&p, "name")) && !strcmp(v, "a"), "a gap in the sections ends the value");
     rc = trpt__mime_params(ctx, STR("a/b; name*99999999=a; name*x=b; name=ok"), &p, &e);
@@ -209,6 +213,10 @@ static void test_base64(void)
     is_int(rc, TRPT_E_SYNTAX, "too much padding is a syntax error");
     rc = trpt__base64_decode(ctx, "aA=A", 4, &o, &e);
     is_int(rc, TRPT_E_SYNTAX, "data between two padding characters is a syntax error");
+    rc = trpt__base64_decode(ctx, "aA", 2, &o, &e);
+    ok(rc == TRPT_OK && str_is(o, "h"), "two characters without padding give one byte");
+    rc = trpt__base64_decode(ctx, "aGVsbA", 6, &o, &e);
+    ok(rc == TRPT_OK && str_is(o, "hell"), "and after whole groups");
     rc = trpt__base64_decode(ctx, "aA=", 3, &o, &e);
     ok(rc == TRPT_OK && str_is(o, "h"), "one of two padding characters missing at the end is tolerated");
 }
@@ -264,6 +272,7 @@ static void test_rfc2047(void)
     DEC("=?utf-8?B?***?=", "=?utf-8?B?***?=", "bad base64 left as written");
     DEC("=?utf-8?Q?=4?=", "=?utf-8?Q?=4?=", "truncated Q escape left as written");
     DEC("a?b", "a?b", "a question mark alone");
+    DEC("=?utf-8?Q?caf=c3=a9?=", "caf\xC3\xA9", "Q escapes in lowercase hex (RFC 2047 4.2 asks for upper, readers take both)");
     DEC("=?utf-8?Q?" "?=", "", "empty encoded text");
 
     trpt_limits lim;
@@ -271,7 +280,20 @@ static void test_rfc2047(void)
     lim.max_string = 8;
     trpt_ctx_set_limits(ctx, &lim);
     int rc = trpt__rfc2047_decode(ctx, STR("=?iso-8859-1?Q?=E9=E9=E9=E9=E9?="), &o, &e);
-    is_int(rc, TRPT_E_LIMIT, "decoded text longer than max_string is a limit error");
+    is_int(rc, TRPT_E_LIMIT, "an encoded word longer than max_string is a limit error");
+    /* Latin-1 doubles: a 57-byte header of 30 encoded bytes decodes to 60
+     * (the header fits max_string, the decoded text does not). */
+    lim.max_string = 58;
+    trpt_ctx_set_limits(ctx, &lim);
+    rc = trpt__rfc2047_decode(ctx, STR("=?iso-8859-1?B?6enp6enp6enp6enp6enp6enp6enp6enp6enp6enp?="), &o, &e);
+    ok(rc == TRPT_E_LIMIT && strstr(e.message, "decoded header"),
+       "decoded text longer than max_string is a limit error (%s)", rc ? e.message : "ok");
+    lim.max_string = 60;
+    trpt_ctx_set_limits(ctx, &lim);
+    rc = trpt__rfc2047_decode(ctx, STR("=?iso-8859-1?B?6enp6enp6enp6enp6enp6enp6enp6enp6enp6enp?="), &o, &e);
+    ok(rc == TRPT_OK && o.len == 60 && !memcmp(o.ptr, "\xC3\xA9\xC3\xA9", 4), "decoded text of exactly max_string bytes");
+    lim.max_string = 8;
+    trpt_ctx_set_limits(ctx, &lim);
     rc = trpt__rfc2047_decode(ctx, STR("0123456789?"), &o, &e);
     is_int(rc, TRPT_E_LIMIT, "input longer than max_string is a limit error");
     trpt_ctx_set_limits(ctx, NULL);
