@@ -738,6 +738,7 @@ static int check_report_policy(const trpt_builder *b, const trpt_policy_result *
     if ((rc = check_count(pr->total_successful_session_count, path, err))) return rc;
     snprintf(path, sizeof path, "%ssummary.total-failure-session-count", pfx);
     if ((rc = check_count(pr->total_failure_session_count, path, err))) return rc;
+    snprintf(path, sizeof path, "%sfailure-details", pfx);
     if (pr->nfailures && !pr->failures)
         return trpt__fail(err, TRPT_E_ARG, TRPT_NO_OFFSET, NULL, path, "NULL failures array");
     if (pr->nfailures > lim(b)->max_elements)

@@ -1043,6 +1043,7 @@ static void test_add_report_caps(void)
     is_int(trpt_builder_add_report(b, &r, &err), TRPT_E_LIMIT, "3 failure-details with max_elements 2");
     ok(strstr(err.message, "failure-details") && strstr(err.message, "max_elements"),
        "message names failure-details and max_elements: %s", err.message);
+    ok(strcmp(err.path, "policies[0].failure-details") == 0, "error path %s", err.path);
     pol[0].nfailures = 0;
     pol[0].policy_string = ps;
     pol[0].npolicy_string = 3;
@@ -1059,6 +1060,7 @@ static void test_add_report_caps(void)
     pol[0].nfailures = 1;
     is_int(trpt_builder_add_report(b, &r, &err), TRPT_E_ARG, "NULL failures array with a count");
     ok(strstr(err.message, "NULL failures") != NULL, "says so: %s", err.message);
+    ok(strcmp(err.path, "policies[0].failure-details") == 0, "error path %s", err.path);
     pol[0].nfailures = 0;
     r.policies = NULL;
     is_int(trpt_builder_add_report(b, &r, &err), TRPT_E_ARG, "NULL policies array with a count");
