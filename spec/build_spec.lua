@@ -464,6 +464,30 @@ describe("review: fields are read raw, not through __index", function()
     end })
   end
 
+  it("b:email keeps each option string alive while it reads the next (a finalizer drops them)", function()
+    -- Reading an absent option allocates its key string, which can run a
+    -- whole GC cycle here; the finalizer clears opts.from, whose string the
+    -- builder was about to use (heap-use-after-free under ASan before).
+    local b = tlsrpt.builder { organization_name = "Org", report_id = "r1",
+      contact_info = "c@sender.example", start_datetime = 0, end_datetime = 86399 }
+    assert(b:policy { policy_type = "no-policy-found", policy_domain = "example.com" })
+    local opts = { from = "sender" .. 1 .. "@sender.example", to = "t@example.com",
+      submitter = "sender.example", policy_domain = "example.com" }
+    local v54 = _VERSION == "Lua 5.4"
+    if v54 then collectgarbage("incremental", 1, 1000) else
+      collectgarbage("setpause", 1); collectgarbage("setstepmul", 1000) end
+    collectgarbage()
+    setmetatable({}, { __gc = function() opts.from = nil end })
+    local ok, m, err = pcall(b.email, b, opts)
+    if v54 then collectgarbage("incremental", 200, 100) else
+      collectgarbage("setpause", 200); collectgarbage("setstepmul", 200) end
+    assert.is_true(ok, m)
+    -- whether the finalizer ran before or after from was read: the message
+    -- with the address read, or the error for a missing one
+    if m then assert.truthy(m:find("From: sender1@sender.example\r\n", 1, true), m)
+    else assert.truthy(tostring(err):find("from", 1, true), err) end
+  end)
+
   it("builder metadata from a proxy table is absent, not freed memory", function()
     local b, msg, code = tlsrpt.builder(proxy {
       organization_name = ("o"):rep(100), contact_info = ("c"):rep(100), report_id = ("r"):rep(100),

@@ -12,15 +12,20 @@
 typedef struct sink {
     trpt_ctx *ctx;
     bld_buf *buf;
+    int failed; /* sticky: jansson ignores a failed write of an object key */
 } sink;
 
 static int sink_cb(const char *d, size_t n, void *ud)
 {
     sink *s = ud;
-    return trpt__buf_add(s->ctx, s->buf, d, n);
+    if (s->failed || trpt__buf_add(s->ctx, s->buf, d, n)) {
+        s->failed = 1;
+        return -1;
+    }
+    return 0;
 }
 
-static int lit(sink *s, const char *text) { return trpt__buf_add(s->ctx, s->buf, text, strlen(text)); }
+static int lit(sink *s, const char *text) { return sink_cb(text, strlen(text), s); }
 
 /* Dumps v (consumed) into the sink; NULL v means jansson ran out of memory. */
 static int dump(sink *s, json_t *v)
@@ -28,7 +33,7 @@ static int dump(sink *s, json_t *v)
     if (!v) return -1;
     int rc = json_dump_callback(v, sink_cb, s, DUMP_FLAGS);
     json_decref(v);
-    return rc;
+    return rc || s->failed ? -1 : 0;
 }
 
 static json_t *jstr(trpt_str v) { return json_stringn(v.ptr, v.len); }
@@ -108,7 +113,7 @@ int trpt__bld_render_json(trpt_builder *b, bld_buf *buf, trpt_error *err)
 {
     int rc = trpt__bld_check_ready(b, err);
     if (rc) return rc;
-    sink s = { b->arena, buf };
+    sink s = { b->arena, buf, 0 };
     char start[21], end[21];
     trpt__bld_rfc3339(b->start, start);
     trpt__bld_rfc3339(b->end, end);

@@ -142,7 +142,7 @@ static char *b64decode(const char *p, const char *end, size_t *outlen)
 
 static void test_rfc_example(void)
 {
-    tu_alloc al = { -1, 0 }; /* counts the bytes, fails nothing */
+    tu_alloc al = { -1, 0, 0 }; /* counts the bytes, fails nothing */
     trpt_builder *b = trpt_builder_new(tu_alloc_fn, &al);
     ok(b != NULL, "builder_new");
     is_int(build_rfc_example(b), 0, "RFC 8460 example built (policy added twice, counts in pieces)");
@@ -539,6 +539,37 @@ static void test_alloc_failures(void)
     tu_nomem_run(&r, 0, 400, alloc_attempt, NULL);
     ok(r.succeeded, "the run without failures succeeded (after %d injected failures)", r.tries - 1);
     is_int(r.other + r.leaks, 0, "every injected allocation failure gave NOMEM and no leak");
+}
+
+/* One allocation failing while the JSON is written, the next ones
+ * succeeding: NOMEM or the complete JSON, never TRPT_OK with a piece left
+ * out (jansson drops an object key whose write failed and goes on). */
+static void test_json_fail_once(void)
+{
+    tu_alloc a = { -1, 0, 1 };
+    trpt_builder *b = trpt_builder_new(tu_alloc_fn, &a);
+    trpt_error err;
+    trpt_str out;
+    if (!b || build_rfc_example(b) || trpt_builder_json(b, &out, &err)) {
+        ok(0, "reference JSON");
+        trpt_builder_free(b);
+        return;
+    }
+    char *want = strdup(out.ptr);
+    int bad = 0, nomem = 0, n;
+    for (n = 0; n < 200; n++) {
+        a.left = n;
+        int rc = trpt_builder_json(b, &out, &err);
+        int injected = a.left < 0;
+        a.left = -1;
+        if (rc == TRPT_E_NOMEM) nomem++;
+        else if (rc != TRPT_OK || !want || strcmp(out.ptr, want)) bad++;
+        if (!injected) break;
+    }
+    ok(nomem > 0 && n < 200, "failures injected at %d points, %d gave NOMEM", n, nomem);
+    is_int(bad, 0, "no failure point gives OK with other JSON (or another error)");
+    free(want);
+    trpt_builder_free(b);
 }
 
 /* ---------------------------------------------------------- e-mail */
@@ -1143,6 +1174,7 @@ int main(void)
     test_limits();
     test_add_report();
     test_alloc_failures();
+    test_json_fail_once();
     test_email();
     test_round_trip();
     test_review_long_message_id();

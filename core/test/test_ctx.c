@@ -13,7 +13,7 @@ int main(void)
     trpt_limits_default(&lim);
     ok(lim.max_depth > 0 && lim.max_input > 0 && lim.max_ratio > 0, "default limits are set");
 
-    tu_alloc al = { -1, 0 }; /* counts the bytes, fails nothing */
+    tu_alloc al = { -1, 0, 0 }; /* counts the bytes, fails nothing */
     trpt_ctx *ctx = trpt_ctx_new(tu_alloc_fn, &al, NULL);
     ok(ctx != NULL, "ctx_new with a custom allocator");
     is_int(trpt_ctx_limits(ctx)->max_depth, lim.max_depth, "NULL limits means defaults");
@@ -45,7 +45,7 @@ int main(void)
     /* trpt__ctx_reserve: one block of exactly the size asked (rounded to
      * 16) on a fresh ctx, filled without further allocator calls; no-op
      * while the room suffices; -1 when the allocator fails. */
-    al = (tu_alloc){ -1, 0 };
+    al = (tu_alloc){ -1, 0, 0 };
     ctx = trpt_ctx_new(tu_alloc_fn, &al, NULL);
     ok(ctx && trpt__ctx_reserve(ctx, 1000) == 0, "reserve 1000 bytes");
     is_int(trpt_ctx_bytes(ctx), 1008, "a reserved block is the size asked, rounded to 16");

@@ -44,10 +44,12 @@ static TU_UNUSED size_t tu_gzip(const void *in, size_t n, unsigned char *out, si
 /* ------------------------------------------------ counting allocator */
 
 /* ud of tu_alloc_fn. left: allocations that still succeed before every
- * further one fails; negative: none fails. live: bytes held right now. */
+ * further one fails (only the next one, with once); negative: none fails.
+ * live: bytes held right now. */
 typedef struct tu_alloc {
     long left;
     long long live;
+    int once;
 } tu_alloc;
 
 static TU_UNUSED void *tu_alloc_fn(void *ud, void *p, size_t osize, size_t nsize)
@@ -58,7 +60,10 @@ static TU_UNUSED void *tu_alloc_fn(void *ud, void *p, size_t osize, size_t nsize
         free(p);
         return NULL;
     }
-    if (a->left == 0) return NULL;
+    if (a->left == 0) {
+        if (a->once) a->left = -1;
+        return NULL;
+    }
     if (a->left > 0) a->left--;
     void *q = realloc(p, nsize);
     if (q) a->live += (long long)nsize - (long long)(p ? osize : 0);
@@ -86,7 +91,7 @@ static TU_UNUSED void tu_nomem_run(tu_nomem *r, long first, long last,
 {
     memset(r, 0, sizeof *r);
     for (long n = first; n < last && !r->succeeded; n++) {
-        tu_alloc a = { n, 0 };
+        tu_alloc a = { n, 0, 0 };
         int rc = attempt(&a, arg);
         r->tries++;
         if (rc == TRPT_E_NOMEM) r->nomem++;

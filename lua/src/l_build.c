@@ -451,11 +451,19 @@ static int m_gzip(lua_State *L)
     return 1;
 }
 
-/* opts[key] as a C string (NULL when absent); raises on a non-string. */
+/* opts[key] as a C string (NULL when absent); raises on a non-string. The
+ * value stays on the stack until the method returns: a later read may
+ * allocate (a key string), run a GC step and a finalizer that drops the
+ * field from the table, and the next step would free the string. */
 static const char *opt_cstr(lua_State *L, int t, const char *key, int *nul)
 {
     if (lua_isnoneornil(L, t)) return NULL;
-    trpt_str s = opt_str(L, t, key);
+    luaL_checkstack(L, 2, "options");
+    rawfield(L, t, key);
+    trpt_str s = { NULL, 0 };
+    if (lua_type(L, -1) == LUA_TSTRING) s.ptr = lua_tolstring(L, -1, &s.len);
+    else if (!lua_isnil(L, -1))
+        luaL_error(L, "field '%s' must be a string, got %s", key, luaL_typename(L, -1));
     if (has_nul(s)) *nul = 1;
     return s.ptr;
 }
