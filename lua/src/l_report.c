@@ -494,36 +494,38 @@ static int push_detail_builder(lua_State *L, const trpt_report *r)
  * dropped with its ctx so a long-running host does not hold it. */
 #define TL_KEEP_BYTES ((size_t)32 << 20)
 
-/* The closure's ctx (upvalue 1), or a fresh one when it is busy: a __gc
- * metamethod run while a result table is being built may call us again. */
-static trpt_ctx *acquire_ctx(lua_State *L, const trpt_limits *lim, int *shared)
+/* The closure's ctx (upvalue 1), taken out of the upvalue while in use
+ * and left on the stack at *slot: a __gc metamethod run while a result
+ * table is being built may call us again and then finds none, and an error
+ * between acquire and release (out of memory while building) only costs the
+ * next call a fresh ctx, which release then keeps. */
+static trpt_ctx *acquire_ctx(lua_State *L, const trpt_limits *lim, int *slot)
 {
-    if (!lua_toboolean(L, lua_upvalueindex(2))) {
-        /* Our own upvalue, always a tl_ctx: no metatable check needed. */
-        tl_ctx *u = lua_touserdata(L, lua_upvalueindex(1));
-        if (u->ctx) {
-            lua_pushboolean(L, 1);
-            lua_replace(L, lua_upvalueindex(2));
-            trpt_ctx_reset(u->ctx);
-            trpt_ctx_set_limits(u->ctx, lim);
-            *shared = 1;
-            return u->ctx;
-        }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    /* Our own upvalue: a tl_ctx or nil, no metatable check needed. */
+    tl_ctx *u = lua_touserdata(L, -1);
+    if (u && u->ctx) {
+        lua_pushnil(L);
+        lua_replace(L, lua_upvalueindex(1));
+        trpt_ctx_reset(u->ctx);
+        trpt_ctx_set_limits(u->ctx, lim);
+        *slot = lua_gettop(L);
+        return u->ctx;
     }
-    *shared = 0;
-    return tl_newctx(L, lim); /* left on the stack; collected later */
+    lua_pop(L, 1);
+    trpt_ctx *ctx = tl_newctx(L, lim); /* left on the stack */
+    *slot = lua_gettop(L);
+    return ctx;
 }
 
-static void release_ctx(lua_State *L, trpt_ctx *ctx, int shared)
+/* Keeps the ctx at slot for the next call unless it holds more than
+ * TL_KEEP_BYTES or a re-entrant call already left one. */
+static void release_ctx(lua_State *L, trpt_ctx *ctx, int slot)
 {
-    if (!shared) return;
     trpt_ctx_reset(ctx);
-    if (trpt_ctx_bytes(ctx) > TL_KEEP_BYTES) {
-        tl_newctx(L, NULL);
-        lua_replace(L, lua_upvalueindex(1));
-    }
-    lua_pushboolean(L, 0);
-    lua_replace(L, lua_upvalueindex(2));
+    if (trpt_ctx_bytes(ctx) > TL_KEEP_BYTES || !lua_isnil(L, lua_upvalueindex(1))) return;
+    lua_pushvalue(L, slot);
+    lua_replace(L, lua_upvalueindex(1));
 }
 
 /* The collector is left alone while the table is built. Pausing it for big
@@ -533,37 +535,14 @@ static void release_ctx(lua_State *L, trpt_ctx *ctx, int shared)
  * collected the old results (+25 MB per call on a 25 MB report). Paying the
  * debt back afterwards with LUA_GCSTEP was no faster than not pausing (and
  * slower on LuaJIT), and PUC Lua 5.1 could not pause safely anyway: it has
- * no LUA_GCISRUNNING to tell whether the host had stopped the collector. */
-static int push_report_protected(lua_State *L)
-{
-    push_report_table(L, lua_touserdata(L, 1), lua_toboolean(L, 2));
-    return 1;
-}
-
-/* Reports with more failure details than this are converted in a protected
- * call, so that an out-of-memory error while building releases the shared
- * ctx (and its big arena) instead of leaving it marked busy. Small reports
- * skip the pcall; an error there only costs a fresh ctx per later call. */
-#define TL_PROTECT_DETAILS 256
-
-/* Pushes the report table; 0, or an error status with the message on top. */
-static int push_report(lua_State *L, const trpt_report *r, int ffi)
-{
-    if (count_details(r) > TL_PROTECT_DETAILS) {
-        lua_pushcfunction(L, push_report_protected);
-        lua_pushlightuserdata(L, (void *)r);
-        lua_pushboolean(L, ffi);
-        return lua_pcall(L, 2, 1, 0);
-    }
-    push_report_table(L, r, ffi);
-    return 0;
-}
-
+ * no LUA_GCISRUNNING to tell whether the host had stopped the collector.
+ * An out-of-memory error while building raises: parse_report's ctx is out
+ * of its closure's upvalue then (acquire_ctx), so nothing stays busy. */
 int tl_push_report_parsed(lua_State *L, const trpt_report *r)
 {
     int builder = push_detail_builder(L, r); /* the function, below the table */
-    int rc = push_report(L, r, builder);
-    if (rc || !builder) return rc;
+    push_report_table(L, r, builder);
+    if (!builder) return 0;
     lua_pushvalue(L, -1);
     lua_insert(L, -3); /* report, builder, report */
     lua_pushlightuserdata(L, (void *)r);
@@ -578,8 +557,8 @@ static int l_parse_report(lua_State *L)
     trpt_limits lim;
     tl_limits_opt(L, 2, &lim);
     trpt_parse_opts opts = { tl_optbool(L, 2, "strict", 0) };
-    int shared;
-    trpt_ctx *ctx = acquire_ctx(L, &lim, &shared);
+    int slot;
+    trpt_ctx *ctx = acquire_ctx(L, &lim, &slot);
     trpt_report r;
     trpt_error e;
     int rc = trpt_parse_report(ctx, s, len, &opts, &r, &e);
@@ -587,10 +566,10 @@ static int l_parse_report(lua_State *L)
     if (rc) {
         nret = tl_fail(L, &e);
     } else if (tl_push_report_parsed(L, &r)) {
-        release_ctx(L, ctx, shared);
+        release_ctx(L, ctx, slot);
         return lua_error(L); /* out of memory, or the detail builder raised */
     }
-    release_ctx(L, ctx, shared);
+    release_ctx(L, ctx, slot);
     return nret;
 }
 
@@ -601,8 +580,8 @@ static int l_gunzip(lua_State *L)
     const char *s = tl_checkbytes(L, 1, &len);
     trpt_limits lim;
     tl_limits_opt(L, 2, &lim);
-    int shared;
-    trpt_ctx *ctx = acquire_ctx(L, &lim, &shared);
+    int slot;
+    trpt_ctx *ctx = acquire_ctx(L, &lim, &slot);
     trpt_str out;
     trpt_error e;
     int rc = trpt_gunzip(ctx, s, len, &out, &e);
@@ -613,7 +592,7 @@ static int l_gunzip(lua_State *L)
         lua_pushlstring(L, out.ptr, out.len);
         nret = 1;
     }
-    release_ctx(L, ctx, shared);
+    release_ctx(L, ctx, slot);
     return nret;
 }
 
@@ -669,8 +648,7 @@ void tl_open_report(lua_State *L)
     };
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         tl_newctx(L, NULL);
-        lua_pushboolean(L, 0); /* busy flag */
-        lua_pushcclosure(L, fns[i].f, 2);
+        lua_pushcclosure(L, fns[i].f, 1);
         lua_setfield(L, -2, fns[i].name);
     }
     lua_pushlightuserdata(L, TL_NULL_UD);
