@@ -25,6 +25,20 @@ static const char *const rfc_mx[] = { "*.mail.company-y.example" };
 
 /* The RFC 8460 Appendix B example report, its counts added in pieces so the
  * summary sums and the merging of equal failure rows are exercised. */
+/* A report of "Org" over [START, END] with the given policies. */
+static trpt_report org_report(const char *id, trpt_policy_result *pols, size_t n)
+{
+    trpt_report r = { 0 };
+    r.organization_name = S("Org");
+    r.contact_info = S("c@example.com");
+    r.report_id = (trpt_str){ id, strlen(id) };
+    r.start_epoch = START;
+    r.end_epoch = END;
+    r.policies = pols;
+    r.npolicies = n;
+    return r;
+}
+
 static int build_rfc_example(trpt_builder *b)
 {
 #define TRY(call) do { int rc_ = (call); if (rc_) return rc_; } while (0)
@@ -903,14 +917,7 @@ static void test_add_report(void)
     pol.total_failure_session_count = 9; /* 5 detailed + 4 without detail */
     pol.failures = fs;
     pol.nfailures = 2;
-    trpt_report r = { 0 };
-    r.organization_name = S("Org");
-    r.contact_info = S("c@example.com");
-    r.report_id = S("rid-1");
-    r.start_epoch = START;
-    r.end_epoch = END;
-    r.policies = &pol;
-    r.npolicies = 1;
+    trpt_report r = org_report("rid-1", &pol, 1);
     trpt_error err;
     trpt_str out;
     trpt_builder *b = trpt_builder_new(NULL, NULL);
@@ -1052,13 +1059,7 @@ static void test_add_report_caps(void)
         pol[i].policy_domain = S("example.com");
         pol[i].total_failure_session_count = 1;
     }
-    trpt_report r = { 0 };
-    r.organization_name = S("Org");
-    r.contact_info = S("c@example.com");
-    r.report_id = S("rid");
-    r.start_epoch = START;
-    r.end_epoch = END;
-    r.policies = pol;
+    trpt_report r = org_report("rid", pol, 0);
     trpt_error err;
     trpt_str out;
     trpt_builder *b = trpt_builder_new(NULL, NULL);
