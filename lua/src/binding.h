@@ -29,6 +29,12 @@ typedef struct tl_ctx {
 /* Pushes a new ctx userdata (memory through the Lua allocator) and returns its ctx. */
 TL_HIDDEN trpt_ctx *tl_newctx(lua_State *L, const trpt_limits *limits);
 
+/* Frees the ctx of the userdata at idx now, its results copied out, and
+ * returns nret: the collector does not see ctx memory (it does not come as
+ * userdata), so waiting for __gc let loops hold many calls' worth, and a
+ * finalizer's call during lua_close never got its __gc. */
+TL_HIDDEN int tl_ctx_done(lua_State *L, int idx, int nret);
+
 /* Reads an options table at idx (may be absent/nil) into limits, starting
  * from the defaults: max_input, max_decompressed, max_ratio, max_depth,
  * max_string, max_elements, max_warnings. Wrong types raise. */

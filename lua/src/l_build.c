@@ -247,7 +247,7 @@ static int m_policy(lua_State *L)
     check_builder(L);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    trpt_ctx *tmp = tl_newctx(L, NULL); /* index 3: scratch arrays, freed by GC */
+    trpt_ctx *tmp = tl_newctx(L, NULL); /* index 3: scratch arrays, freed on return */
     trpt_str type = opt_str(L, 2, "policy_type"), dom = opt_str(L, 2, "policy_domain");
     size_t ns, nm;
     trpt_str *ps = opt_strs(L, tmp, 2, "policy_string", &ns);
@@ -264,18 +264,19 @@ static int m_policy(lua_State *L)
         cmx[i] = mx[i].ptr;
         nul |= has_nul(mx[i]);
     }
-    if (nul) return bad_value(L, TRPT_E_UTF8, "policy", "policy string contains a NUL byte");
+    if (nul)
+        return tl_ctx_done(L, 3, bad_value(L, TRPT_E_UTF8, "policy", "policy string contains a NUL byte"));
     size_t index;
     trpt_error err;
     trpt_builder *b = check_builder(L);
     int rc = trpt_builder_add_policy(b, type.ptr, dom.ptr, cps, ns, cmx, nm, &index, &err);
-    if (rc) return tl_fail(L, &err);
+    if (rc) return tl_ctx_done(L, 3, tl_fail(L, &err));
 #if LUA_VERSION_NUM >= 503
     lua_pushinteger(L, (lua_Integer)index + 1);
 #else
     lua_pushnumber(L, (lua_Number)index + 1);
 #endif
-    return 1;
+    return tl_ctx_done(L, 3, 1);
 }
 
 /* Count argument at idx (absent: dflt); 0 and a pushed error when fractional. */
@@ -422,13 +423,13 @@ static int m_add_report(lua_State *L)
     check_builder(L);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    trpt_ctx *tmp = tl_newctx(L, NULL);
+    trpt_ctx *tmp = tl_newctx(L, NULL); /* index 3 */
     trpt_report r;
     int n = read_report(L, 2, tmp, &r);
-    if (n) return n;
+    if (n) return tl_ctx_done(L, 3, n);
     trpt_error err;
     trpt_builder *b = check_builder(L);
-    return result(L, trpt_builder_add_report(b, &r, &err), &err, 0);
+    return tl_ctx_done(L, 3, result(L, trpt_builder_add_report(b, &r, &err), &err, 0));
 }
 
 static int m_json(lua_State *L)
@@ -547,12 +548,13 @@ static int l_generate(lua_State *L)
     trpt_ctx *tmp = tl_newctx(L, NULL); /* index 3 */
     trpt_report r;
     int n = read_report(L, 1, tmp, &r);
-    if (n) return n;
+    if (n) return tl_ctx_done(L, 3, n);
     trpt_error err;
     trpt_str out;
-    if (trpt_builder_add_report(b, &r, &err) || trpt_builder_json(b, &out, &err)) return tl_fail(L, &err);
+    if (trpt_builder_add_report(b, &r, &err) || trpt_builder_json(b, &out, &err))
+        return tl_ctx_done(L, 3, tl_fail(L, &err));
     tl_pushstr(L, out);
-    return 1;
+    return tl_ctx_done(L, 3, 1);
 }
 
 void tl_open_build(lua_State *L)

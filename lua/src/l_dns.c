@@ -137,10 +137,10 @@ static int l_resolve(lua_State *L)
         return tl_fail(L, &err);
     }
     trpt_ctx *ctx = tl_newctx(L, &u->lim);
-    tl_ctx *cu = lua_touserdata(L, -1);
+    int ci = lua_gettop(L);
     trpt_dns_answer a;
     int rc = trpt_resolve(u->r, ctx, name, type, &a, &err);
-    if (rc != TRPT_OK) return tl_fail(L, &err);
+    if (rc != TRPT_OK) return tl_ctx_done(L, ci, tl_fail(L, &err));
     lua_createtable(L, 0, 4);
     lua_pushboolean(L, a.ad);
     lua_setfield(L, -2, "ad");
@@ -162,10 +162,7 @@ static int l_resolve(lua_State *L)
         push_list(L, a.tlsa, a.ntlsa);
         lua_setfield(L, -2, "tlsa");
     }
-    /* The answer is copied out: free the ctx now rather than at the next GC. */
-    trpt_ctx_free(cu->ctx);
-    cu->ctx = NULL;
-    return 1;
+    return tl_ctx_done(L, ci, 1); /* the answer is copied out */
 }
 
 static int resolver_gc(lua_State *L)

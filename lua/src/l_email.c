@@ -16,9 +16,11 @@ static int l_parse_report_email(lua_State *L)
     tl_limits_opt(L, 2, &lim);
     trpt_parse_opts o = { .strict = tl_optbool(L, 2, "strict", 0) };
     trpt_ctx *ctx = tl_newctx(L, &lim);
+    int ci = lua_gettop(L);
     trpt_report_email e;
     trpt_error err;
-    if (trpt_parse_report_email(ctx, msg, len, &o, &e, &err) != TRPT_OK) return tl_fail(L, &err);
+    if (trpt_parse_report_email(ctx, msg, len, &o, &e, &err) != TRPT_OK)
+        return tl_ctx_done(L, ci, tl_fail(L, &err));
     tl_push_report(L, &e.report);
     lua_createtable(L, 0, 8);
     setopt(L, "tls_report_domain", e.tls_report_domain);
@@ -30,7 +32,7 @@ static int l_parse_report_email(lua_State *L)
     setopt(L, "content_type", e.part_content_type);
     if (e.filename.len) tl_setstr(L, "filename", e.filename);
     lua_setfield(L, -2, "email");
-    return 1;
+    return tl_ctx_done(L, ci, 1);
 }
 
 void tl_open_email(lua_State *L)

@@ -103,12 +103,13 @@ static void push_kvs(lua_State *L, const trpt_kv *ext, size_t n, const char *fie
 }
 
 /* The arguments both TXT parsers take, (txt_or_list [, limits]): returns a
- * ctx owned by a userdata on the stack, and the records in *txts. */
-static trpt_ctx *txt_args(lua_State *L, trpt_str **txts, size_t *n)
+ * ctx owned by a userdata on the stack at *ci, and the records in *txts. */
+static trpt_ctx *txt_args(lua_State *L, trpt_str **txts, size_t *n, int *ci)
 {
     trpt_limits lim;
     tl_limits_opt(L, 2, &lim);
     trpt_ctx *ctx = tl_newctx(L, &lim);
+    *ci = lua_gettop(L);
     check_txts(L, ctx, txts, n);
     return ctx;
 }
@@ -118,10 +119,11 @@ static int l_parse_record(lua_State *L)
 {
     trpt_str *txts;
     size_t n;
-    trpt_ctx *ctx = txt_args(L, &txts, &n);
+    int ci;
+    trpt_ctx *ctx = txt_args(L, &txts, &n, &ci);
     trpt_tlsrpt_record r;
     trpt_error e;
-    if (trpt_parse_tlsrpt_record(ctx, txts, n, &r, &e)) return tl_fail(L, &e);
+    if (trpt_parse_tlsrpt_record(ctx, txts, n, &r, &e)) return tl_ctx_done(L, ci, tl_fail(L, &e));
     lua_createtable(L, 0, 4);
     tl_setstr(L, "version", r.version);
     lua_createtable(L, (int)r.nrua, 0);
@@ -136,7 +138,7 @@ static int l_parse_record(lua_State *L)
     lua_setfield(L, -2, "rua");
     push_kvs(L, r.ext, r.next, "extensions");
     tl_setstr(L, "raw", r.raw);
-    return 1;
+    return tl_ctx_done(L, ci, 1);
 }
 
 /* tlsrpt.parse_sts_record(txt_or_list [, limits]) -> {version, id, extensions, raw} */
@@ -144,16 +146,17 @@ static int l_parse_sts_record(lua_State *L)
 {
     trpt_str *txts;
     size_t n;
-    trpt_ctx *ctx = txt_args(L, &txts, &n);
+    int ci;
+    trpt_ctx *ctx = txt_args(L, &txts, &n, &ci);
     trpt_sts_record r;
     trpt_error e;
-    if (trpt_parse_sts_record(ctx, txts, n, &r, &e)) return tl_fail(L, &e);
+    if (trpt_parse_sts_record(ctx, txts, n, &r, &e)) return tl_ctx_done(L, ci, tl_fail(L, &e));
     lua_createtable(L, 0, 4);
     tl_setstr(L, "version", r.version);
     tl_setstr(L, "id", r.id);
     push_kvs(L, r.ext, r.next, "extensions");
     tl_setstr(L, "raw", r.raw);
-    return 1;
+    return tl_ctx_done(L, ci, 1);
 }
 
 static const char *mode_name(int mode)
@@ -174,9 +177,10 @@ static int l_parse_sts_policy(lua_State *L)
     trpt_limits lim;
     tl_limits_opt(L, 2, &lim);
     trpt_ctx *ctx = tl_newctx(L, &lim);
+    int ci = lua_gettop(L);
     trpt_sts_policy p;
     trpt_error e;
-    if (trpt_parse_sts_policy(ctx, text, len, &p, &e)) return tl_fail(L, &e);
+    if (trpt_parse_sts_policy(ctx, text, len, &p, &e)) return tl_ctx_done(L, ci, tl_fail(L, &e));
     lua_createtable(L, 0, 6);
     tl_setstr(L, "version", p.version);
     lua_pushstring(L, mode_name(p.mode));
@@ -190,7 +194,7 @@ static int l_parse_sts_policy(lua_State *L)
     lua_setfield(L, -2, "mx");
     push_kvs(L, p.ext, p.next, "extensions");
     push_kvs(L, p.ignored, p.nignored, "ignored");
-    return 1;
+    return tl_ctx_done(L, ci, 1);
 }
 
 /* tlsrpt.sts_mx_match(policy, host [, limits]) -> boolean. policy is a
@@ -225,11 +229,12 @@ static int l_sts_mx_match(lua_State *L)
     size_t len;
     const char *text = tl_checkbytes(L, 1, &len);
     trpt_ctx *ctx = tl_newctx(L, &lim);
+    int ci = lua_gettop(L);
     trpt_sts_policy p;
     trpt_error e;
-    if (trpt_parse_sts_policy(ctx, text, len, &p, &e)) return tl_fail(L, &e);
+    if (trpt_parse_sts_policy(ctx, text, len, &p, &e)) return tl_ctx_done(L, ci, tl_fail(L, &e));
     lua_pushboolean(L, trpt_sts_mx_match(&p, host, hlen));
-    return 1;
+    return tl_ctx_done(L, ci, 1);
 }
 
 /* tlsrpt.mx_pattern_match(pattern, host) -> boolean */

@@ -519,11 +519,14 @@ static trpt_ctx *acquire_ctx(lua_State *L, const trpt_limits *lim, int *slot)
 }
 
 /* Keeps the ctx at slot for the next call unless it holds more than
- * TL_KEEP_BYTES or a re-entrant call already left one. */
+ * TL_KEEP_BYTES or a re-entrant call already left one; then it is freed. */
 static void release_ctx(lua_State *L, trpt_ctx *ctx, int slot)
 {
     trpt_ctx_reset(ctx);
-    if (trpt_ctx_bytes(ctx) > TL_KEEP_BYTES || !lua_isnil(L, lua_upvalueindex(1))) return;
+    if (trpt_ctx_bytes(ctx) > TL_KEEP_BYTES || !lua_isnil(L, lua_upvalueindex(1))) {
+        tl_ctx_done(L, slot, 0);
+        return;
+    }
     lua_pushvalue(L, slot);
     lua_replace(L, lua_upvalueindex(1));
 }

@@ -19,6 +19,16 @@ static int ctx_gc(lua_State *L)
     return 0;
 }
 
+int tl_ctx_done(lua_State *L, int idx, int nret)
+{
+    tl_ctx *u = lua_touserdata(L, idx);
+    if (u) {
+        trpt_ctx_free(u->ctx);
+        u->ctx = NULL;
+    }
+    return nret;
+}
+
 trpt_ctx *tl_newctx(lua_State *L, const trpt_limits *limits)
 {
     tl_ctx *u = lua_newuserdata(L, sizeof *u);
