@@ -36,16 +36,12 @@ void trpt__json_path(const trpt_json *j, const char *last, char *buf, size_t cap
         const trpt_jframe *f = &j->path[i];
         if (!f->key && f->len == TRPT_JFRAME_NONE) continue;
         if (f->key) {
-            /* A member name is any string: at most 64 bytes of it, cut
-             * between characters, a NUL shown as '?' (not ending it). */
-            size_t kl = f->len;
-            if (kl > 64) {
-                kl = 64;
-                while (kl && ((unsigned char)f->key[kl] & 0xC0) == 0x80) kl--;
-            }
+            /* A member name is any string: at most 64 bytes of it (or what
+             * fits), cut between characters, a NUL shown as '?' (not ending it). */
             PUT("%s", o ? "." : "");
-            if (kl >= cap - o) { /* what fits, between characters */
-                kl = cap - o - 1;
+            size_t kl = f->len, max = cap - o - 1 < 64 ? cap - o - 1 : 64;
+            if (kl > max) {
+                kl = max;
                 while (kl && ((unsigned char)f->key[kl] & 0xC0) == 0x80) kl--;
             }
             for (size_t k = 0; k < kl; k++) buf[o++] = f->key[k] ? f->key[k] : '?';
@@ -523,7 +519,7 @@ int trpt__json_string_array(trpt_ctx *ctx, trpt_str s, int (*each)(void *ud, trp
             if (src == TRPT_E_NOMEM) rc = src;
             break;
         }
-        if ((rc = each(ud, e))) break;
+        if (each && (rc = each(ud, e))) break;
         trpt__json_ws(&sub);
         if (sub.p < sub.end && *sub.p == ',') {
             sub.p++;

@@ -46,8 +46,9 @@ TRPT_HIDDEN void trpt__json_init(trpt_json *j, trpt_ctx *ctx, const char *buf, s
 TRPT_HIDDEN void trpt__json_done(trpt_json *j);
 
 /* Is s a JSON-encoded array of strings ("[" first, strings, "]" last)?
- * Each string, decoded, goes to each(ud, str), which returns 0 or an error
- * that stops the scan (then returned). 0 with *is_array set otherwise. */
+ * Each string, decoded, goes to each(ud, str) unless each is NULL; each
+ * returns 0 or an error that stops the scan (then returned). 0 with
+ * *is_array set otherwise. */
 TRPT_HIDDEN int trpt__json_string_array(trpt_ctx *ctx, trpt_str s,
                                         int (*each)(void *ud, trpt_str str), void *ud,
                                         int *is_array);

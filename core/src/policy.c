@@ -41,14 +41,13 @@ static int policy_line(trpt_ctx *ctx, trpt_sts_policy *out, trpt_vec *mx, trpt_v
         *kv = (trpt_kv){ key, val };
         return TRPT_OK;
     }
-    if (KEY("version")) {
-        *seen |= SEEN_VERSION;
+    *seen |= once;
+    if (once == SEEN_VERSION) {
         if (!(val.len == 5 && memcmp(val.ptr, "STSv1", 5) == 0))
             return trpt__fail(err, TRPT_E_VERSION, voff, RFC_POLICY, path,
                               "line %zu: '%.*s' is not STSv1", lineno, Q(val.len), val.ptr);
         out->version = val;
-    } else if (KEY("mode")) {
-        *seen |= SEEN_MODE;
+    } else if (once == SEEN_MODE) {
         if (val.len == 7 && memcmp(val.ptr, "enforce", 7) == 0) out->mode = TRPT_MODE_ENFORCE;
         else if (val.len == 7 && memcmp(val.ptr, "testing", 7) == 0) out->mode = TRPT_MODE_TESTING;
         else if (val.len == 4 && memcmp(val.ptr, "none", 4) == 0) out->mode = TRPT_MODE_NONE;
@@ -56,8 +55,7 @@ static int policy_line(trpt_ctx *ctx, trpt_sts_policy *out, trpt_vec *mx, trpt_v
             return trpt__fail(err, TRPT_E_FIELD, voff, RFC_POLICY, path,
                               "line %zu: '%.*s' is not enforce, testing or none "
                               "(lowercase)", lineno, Q(val.len), val.ptr);
-    } else if (KEY("max_age")) {
-        *seen |= SEEN_MAX_AGE;
+    } else if (once == SEEN_MAX_AGE) {
         /* 1*10(DIGIT): at most ten digits are read, which fit in 64 bits. */
         int64_t v = 0;
         size_t i = 0;

@@ -1,4 +1,5 @@
-/* Whole-buffer UTF-8 check for callers outside the JSON scanner. */
+/* Whole-buffer UTF-8 check for callers outside the JSON scanner, and the
+ * cleaning of message texts. */
 #include "utf8.h"
 
 #include <string.h>

@@ -165,9 +165,13 @@ function M.domain(domain, resolver, policy_text, policy_err)
       -- list thousands of patterns (RFC 8461 §4.1 matching: case folded,
       -- one trailing dot ignored, "*." one leftmost label).
       local exact, wild, hosts, parents = {}, {}, {}, {}
-      for _, pat in ipairs(policy.mx or {}) do
+      local pats = {} -- { pattern, is a wildcard, name (without "*.") }
+      for i, pat in ipairs(policy.mx or {}) do
         local p = hostname.normalize(pat)
-        if p:sub(1, 2) == "*." then wild[p:sub(3)] = true else exact[p] = true end
+        local star = p:sub(1, 2) == "*."
+        local name = star and p:sub(3) or p
+        if star then wild[name] = true else exact[name] = true end
+        pats[i] = { pat, star, name }
       end
       for _, m in ipairs(mxs) do
         local h = hostname.is_host(m.host) and hostname.normalize(m.host)
@@ -180,10 +184,10 @@ function M.domain(domain, resolver, policy_text, policy_err)
           add("✗", fmt("MX %s is not covered by the policy's mx patterns (RFC 8461 §4.1)", m.host))
         end
       end
-      for _, pat in ipairs(policy.mx or {}) do
-        local p = hostname.normalize(pat)
-        local used = p:sub(1, 2) == "*." and parents[p:sub(3)] or hosts[p]
-        if not used then add("!", fmt("policy mx pattern %s matches no MX record", pat)) end
+      for _, pt in ipairs(pats) do
+        -- "*.rest" is used by a host whose parent is rest, a name by itself
+        local used = (pt[2] and parents or hosts)[pt[3]]
+        if not used then add("!", fmt("policy mx pattern %s matches no MX record", pt[1])) end
       end
     end
   end
